@@ -1,0 +1,3 @@
+from rightsledger.cli import main
+
+main()
