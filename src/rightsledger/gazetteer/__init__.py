@@ -1,21 +1,38 @@
-"""Gazetteer: lookup(name, context) -> candidates, over GeoNames + the North Korea pack + user places.
+"""Gazetteer: `lookup(name, context) -> candidates` over GeoNames + the North Korea pack + user places.
 
-STUB (to be replaced by the gazetteer work). Interface other stages rely on:
-`load_gazetteer()` returns a cached `Gazetteer`; `Gazetteer.lookup(name, context=None)` returns
-`list[Candidate]`, best first.
+`load_gazetteer()` returns a cached `Gazetteer`. A lookup folds the name (normalise.py), collects every
+entry sharing its key, and scores them with reasons: name form, administrative level hint, the country
+in focus, containment ("within" a named county or province), nearby places, and a population prior.
+The geoparser (extract/places.py) passes the document's context; callers without one get the prior.
 """
 
 from __future__ import annotations
 
+import csv
+import logging
+import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
+
+from rightsledger.errors import DataFileError
+from rightsledger.gazetteer import index as _ix
+from rightsledger.gazetteer.normalise import fold, korean_key, split_suffix
+from rightsledger.resources import load_toml
+
+__all__ = ["Candidate", "Gazetteer", "load_gazetteer", "EXTRA_ENV", "distance_km"]
+
+log = logging.getLogger(__name__)
+
+EXTRA_ENV = "RIGHTSLEDGER_GAZETTEER_EXTRA"
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     gazetteer_id: str  # e.g. "kp:county:singye" or "geonames:1871859"
-    name: str  # canonical English name ("Sinkye"/"Singye" as chosen by the pack; "Pyongyang")
+    name: str  # canonical English name ("Singye", "Pyongyang", "South Hwanghae")
     level: str  # country|province|county|city|village|facility
     lat: float | None
     lon: float | None
@@ -24,13 +41,235 @@ class Candidate:
     county: str | None = None  # containing county (for towns, villages, facilities)
     population: int = 0
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    parents: tuple[str, ...] = ()  # gazetteer ids of the containing county, province, country
+    source: str = ""  # kp | geonames | country | region | user
+
+    @property
+    def country_name(self) -> str | None:
+        return self.extra.get("country_name")
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _approx_km(lat: float, lon: float, p: tuple[float, float]) -> float:
+    """Equirectangular distance: within 1% of great-circle at the few hundred km that matter here."""
+    dlon = (lon - p[1] + 180.0) % 360.0 - 180.0
+    return 111.2 * math.hypot(lat - p[0], dlon * math.cos(math.radians((lat + p[0]) / 2)))
+
+
+# Which level a bare name most likely means when nothing else says ("Hyesan" is the city, not Hyesan-si).
+_BARE_LEVEL_PRIOR = {"country": 1.2, "city": 0.6, "province": 0.45, "county": 0.4, "village": 0.2, "facility": 0.0}
+_SOURCE_PRIOR = {_ix.SRC_USER: 1.0, _ix.SRC_KP: 0.5, _ix.SRC_COUNTRY: 0.5, _ix.SRC_REGION: 0.3, _ix.SRC_GEONAMES: 0.0}
 
 
 class Gazetteer:
+    """Name index plus scoring. Build with `load_gazetteer()`; add places with `add_place()`."""
+
+    def __init__(self, idx: _ix.Index) -> None:
+        self._idx = idx
+        self._cands: dict[int, Candidate] = {}
+        self._country_names = {e[_ix.COUNTRY]: e[_ix.NAME] for e in idx.entries if e[_ix.LEVEL] == "country" and e[_ix.SOURCE] == _ix.SRC_COUNTRY}
+
+    # -- raw access -------------------------------------------------------------------------
+    @property
+    def max_words(self) -> int:
+        return self._idx.max_words
+
+    def has_fold_key(self, key: str) -> bool:
+        return key in self._idx.by_fold
+
+    def candidate(self, n: int) -> Candidate:
+        c = self._cands.get(n)
+        if c is None:
+            e = self._idx.entries[n]
+            c = Candidate(
+                gazetteer_id=e[_ix.ID], name=e[_ix.NAME], level=e[_ix.LEVEL], lat=e[_ix.LAT], lon=e[_ix.LON],
+                country=e[_ix.COUNTRY], province=e[_ix.PROVINCE], county=e[_ix.COUNTY], population=e[_ix.POPULATION],
+                extra={"country_name": self._country_names.get(e[_ix.COUNTRY])}, parents=tuple(e[_ix.PARENTS]), source=e[_ix.SOURCE],
+            )
+            self._cands[n] = c
+        return c
+
+    def get(self, gazetteer_id: str) -> Candidate | None:
+        n = self._idx.by_id.get(gazetteer_id)
+        return None if n is None else self.candidate(n)
+
+    def entry_numbers(self, name: str) -> tuple[list[int], list[int]]:
+        """Entries whose name folds to the same key, and those that only share the Korean spelling key."""
+        if name.isascii() and name.isalpha():  # one plain word: no suffix to split off
+            exact = list(self._idx.by_fold.get(fold(name), ()))
+            return exact, [n for n in self._idx.by_korean.get(korean_key(name), ()) if n not in exact]
+        base, hint = split_suffix(name)
+        exact: list[int] = []
+        for form in (name, base) if hint else (name,):
+            for n in self._idx.by_fold.get(fold(form), ()):
+                if n not in exact:
+                    exact.append(n)
+        variant = [n for n in self._idx.by_korean.get(korean_key(base), ()) if n not in exact]
+        return exact, variant
+
+    # -- lookup -----------------------------------------------------------------------------
     def lookup(self, name: str, context: dict[str, Any] | None = None) -> list[Candidate]:
+        """Candidates for a name as written, best first. See `scored` for the context keys."""
+        return [c for c, _, _ in self.scored(name, context)]
+
+    def scored(self, name: str, context: dict[str, Any] | None = None) -> list[tuple[Candidate, float, list[str]]]:
+        """(candidate, score, reasons), best first.
+
+        context keys (all optional): "level" (hint from a suffix), "country" (ISO code in focus),
+        "within" (gazetteer ids or canonical names of a containing place), "near" (list of (lat, lon)
+        of places resolved nearby in the text), "provinces" (province names the text mentions).
+        """
+        ctx = context or {}
+        exact, variant = self.entry_numbers(name)
+        hint = ctx.get("level") or split_suffix(name)[1]
+        out = []
+        for n in exact + variant:
+            c = self.candidate(n)
+            s, why = self._score(c, n in exact, hint, ctx, name)
+            out.append((c, s, why))
+        out.sort(key=lambda t: -t[1])
+        return out
+
+    def _score(self, c: Candidate, exact: bool, hint: str | None, ctx: dict[str, Any], name: str | None = None) -> tuple[float, list[str]]:
+        why: list[str] = []
+        s = 1.0 if exact else 0.7
+        why.append("name: exact" if exact else "name: spelling variant")
+        if name is not None:
+            main = fold(c.name) == fold(split_suffix(name)[0])
+            if c.source == _ix.SRC_GEONAMES:
+                s += 0.8 if main else 0.0
+                why.append("name: main GeoNames name" if main else "name: GeoNames alternate name")
+            elif main:
+                s += 0.8
+                why.append("name: canonical form")
+        if hint:
+            if c.level == hint:
+                s += 2.0
+                why.append(f"level: {hint} as written")
+            elif hint == "county" and c.level == "city" and c.source == _ix.SRC_KP and c.gazetteer_id.startswith("kp:county:"):
+                s += 1.5  # "Hyesan county" for Hyesan-si: same unit
+                why.append("level: county-level city")
+            else:
+                s -= 2.0
+                why.append(f"level: {c.level}, text says {hint}")
+        else:
+            s += _BARE_LEVEL_PRIOR.get(c.level, 0.0)
+        s += _SOURCE_PRIOR.get(c.source, 0.0)
+        focus = ctx.get("country")
+        if focus and c.country == focus:
+            s += 1.5
+            why.append(f"context: country in focus {focus}")
+        within = ctx.get("within") or ()
+        if within:
+            hit = next((w for w in within if w in c.parents or w == c.province or w == c.county), None)
+            if hit:
+                s += 3.0
+                why.append(f"containment: in {hit}")
+            else:
+                s -= 0.5
+        provinces = ctx.get("provinces") or ()
+        if c.province and c.province in provinces and c.level != "province":
+            s += 0.8
+            why.append(f"context: {c.province} named in the text")
+        near = ctx.get("near") or ()
+        if near and c.lat is not None and c.lon is not None:
+            d = min(_approx_km(c.lat, c.lon, p) for p in near)
+            if d < 300:
+                s += 1.0 * (1 - d / 300)
+                why.append(f"context: {d:.0f} km from a place named nearby")
+        if c.population:
+            s += min(math.log10(c.population + 1) / 7, 1.0)
+            why.append(f"prior: population {c.population}")
+        return round(s, 3), why
+
+    # -- user additions ---------------------------------------------------------------------
+    def add_place(self, name: str, *, level: str, lat: float | None = None, lon: float | None = None, country: str | None = None,
+                  province: str | None = None, county: str | None = None, population: int = 0, aliases: Iterable[str] = (),
+                  gazetteer_id: str | None = None) -> Candidate:
+        """Add a place (or, with an existing `gazetteer_id` and no level change, aliases for it)."""
+        idx = self._idx
+        if gazetteer_id and gazetteer_id in idx.by_id:
+            n = idx.by_id[gazetteer_id]
+        else:
+            gid = gazetteer_id or f"user:{fold(name).replace(' ', '-')}"
+            parents = tuple(p for p in (f"country:{country}" if country else None,) if p)
+            entry = (gid, name, level, lat, lon, country, province, county, int(population or 0), parents, _ix.SRC_USER)
+            n = len(idx.entries)
+            idx.entries.append(entry)
+            idx.by_id[gid] = n
+        korean = (idx.entries[n][_ix.COUNTRY] in ("KP", "KR"))
+        for nm in [name, *aliases]:
+            for form in {nm, split_suffix(nm)[0]}:
+                k = fold(form)
+                if k:
+                    idx.by_fold[k] = tuple(dict.fromkeys((*idx.by_fold.get(k, ()), n)))
+                    idx.max_words = max(idx.max_words, min(k.count(" ") + 1, 8))
+                if korean and (kk := korean_key(form)):
+                    idx.by_korean[kk] = tuple(dict.fromkeys((*idx.by_korean.get(kk, ()), n)))
+        self._cands.pop(n, None)
+        return self.candidate(n)
+
+    def load_extra(self, path: Path) -> int:
+        """Load a user file of places and aliases (CSV or TOML, format in docs); returns rows added."""
+        rows = _read_extra(path)
+        for i, r in enumerate(rows, 1):
+            try:
+                self.add_place(
+                    r.get("name") or "", level=r.get("level") or "village",
+                    lat=_num(r.get("lat")), lon=_num(r.get("lon")), country=r.get("country") or None,
+                    province=r.get("province") or None, county=r.get("county") or None,
+                    population=int(_num(r.get("population")) or 0), aliases=_aliases(r.get("aliases")),
+                    gazetteer_id=r.get("id") or r.get("alias_of") or None,
+                )
+            except (TypeError, ValueError) as exc:
+                raise DataFileError(f"{path}: row {i}: {exc}", hint="fix the row (name, level, lat, lon, country, aliases)") from exc
+        return len(rows)
+
+
+def _num(v: Any) -> float | None:
+    if v is None or v == "":
+        return None
+    return float(v)
+
+
+def _aliases(v: Any) -> list[str]:
+    if not v:
         return []
+    if isinstance(v, str):
+        return [a.strip() for a in v.split("|") if a.strip()]
+    return [str(a) for a in v]
 
 
-@lru_cache(maxsize=1)
-def load_gazetteer() -> Gazetteer:
-    return Gazetteer()
+def _read_extra(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise DataFileError(f"gazetteer additions file not found: {path}", hint=f"check the path or unset {EXTRA_ENV}")
+    if path.suffix.lower() == ".toml":
+        data = load_toml(path)
+        rows = data.get("place", [])
+        if not isinstance(rows, list):
+            raise DataFileError(f"{path}: expected [[place]] tables", hint="see the gazetteer additions format in the docs")
+        return rows
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataFileError(f"cannot read {path}: {exc}", hint="save it as UTF-8 CSV with a header row") from exc
+    if rows and "name" not in rows[0]:
+        raise DataFileError(f"{path}: no 'name' column", hint="header: name,level,lat,lon,country,province,county,aliases,alias_of")
+    return rows
+
+
+@lru_cache(maxsize=4)
+def load_gazetteer(extra: Path | str | None = None) -> Gazetteer:
+    """The shared gazetteer; user additions from `extra` or $RIGHTSLEDGER_GAZETTEER_EXTRA on top."""
+    gaz = Gazetteer(_ix.load_index())
+    path = extra or os.environ.get(EXTRA_ENV)
+    if path:
+        n = gaz.load_extra(Path(path))
+        log.info("loaded %d gazetteer additions from %s", n, path)
+    return gaz

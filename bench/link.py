@@ -1,0 +1,168 @@
+"""Linking throughput and peak memory on generated reports, against an all-pairs baseline.
+
+    .venv/bin/python bench/link.py                       # 1k and 10k documents, baseline on a sample
+    .venv/bin/python bench/link.py --sizes 10000 30000 100000 --add 1000
+
+Reports are generated from invented stories (an outlet's own report, relays citing it, word-for-word
+copies) with varied types, places, dates and counts. For each size N it prints the time to link
+N documents from scratch, the time to add `--add` more documents to that ledger, and the peak
+resident memory; each size runs in its own process so memory numbers do not mix. The baseline
+scores every pair of incidents (what linking costs without blocking), timed on a sample and
+extrapolated to N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+
+from rightsledger.link import InMemoryIndex, Linker, load_settings
+from rightsledger.link.cases import profiles_of, score_pair
+from rightsledger.model import Actor, Citation, DateValue, Document, Incident, Place, Span, TypeFact, Victims, Why
+
+WHY = Why("bench", "generated")
+CITIES = [  # invented coordinates near real towns; enough spread for blocking to matter
+    ("Hyesan", "Ryanggang", 41.40, 128.18), ("Samsu", "Ryanggang", 41.30, 128.45), ("Chongjin", "North Hamgyong", 41.79, 129.78),
+    ("Hoeryong", "North Hamgyong", 42.44, 129.75), ("Sinuiju", "North Pyongan", 40.10, 124.40), ("Kanggye", "Chagang", 40.97, 126.59),
+    ("Hamhung", "South Hamgyong", 39.92, 127.54), ("Wonsan", "Kangwon", 39.15, 127.44), ("Sariwon", "North Hwanghae", 38.51, 125.76),
+    ("Haeju", "South Hwanghae", 38.04, 125.71), ("Pyongsong", "South Pyongan", 39.25, 125.87), ("Pyongyang", "Pyongyang", 39.03, 125.75),
+    ("Kaesong", "North Hwanghae", 37.97, 126.55), ("Nampo", "South Pyongan", 38.74, 125.40), ("Kimchaek", "North Hamgyong", 40.67, 129.20),
+]
+TYPES = ["arbitrary_detention", "forced_relocation", "killing", "forced_labor", "expression_crackdown", "public_humiliation",
+         "religious_persecution", "torture", "collective_punishment", "movement_restriction"]
+OUTLETS = ["Radio Free Asia", "Daily NK", "Asia Press", "NK News", "Yonhap", "JoongAng Ilbo", "Voice of America", "Chosun Ilbo"]
+RELAYS = [f"Relay Outlet {i}" for i in range(40)]
+_SYLLABLES = "ka ri mo sun ae jin ho pyo chon gu dal san yo bu ne tae"
+WORDS = [a + b + c for a in _SYLLABLES.split() for b in _SYLLABLES.split() for c in ("", "n", "ng", "m")]  # 1,024 invented words
+
+
+def _prose(rng: random.Random, n: int) -> str:
+    out = []
+    for _ in range(n):
+        k = rng.randint(8, 16)
+        out.append(" ".join(rng.choice(WORDS) for _ in range(k)).capitalize() + ".")
+    return " ".join(out)
+
+
+def _incident(doc: Document, lead: str, story: dict, idx: int) -> Incident:
+    ev = Span(0, len(lead), lead)
+    name, province, lat, lon = story["city"]
+    inc = Incident(f"{doc.id}-i{idx}", evidence=[ev])
+    inc.type_facts = [TypeFact(t, ev, WHY) for t in story["types"]]
+    if story["precision"] != "unknown":
+        inc.date = DateValue(story["date"], None, story["precision"], None, ev, WHY)
+    inc.places = [Place(name, "city", ev, "site", lat, lon, f"kp:city:{name.lower()}", province, "KP", None, WHY)]
+    inc.victims = [Victims(story["count"], story["unit"], f"{story['count']} {story['unit']}", ev, False, WHY)]
+    inc.sources = [Actor("resident", "a resident", ev, WHY)]
+    return inc
+
+
+def generate(n_docs: int, seed: int = 7, start: int = 0) -> list[Document]:
+    """About `n_docs` reports in stories of 1-5 reports each (origin, relays citing it, copies)."""
+    rng = random.Random(seed)
+    docs: list[Document] = []
+    s = start
+    while len(docs) < n_docs:
+        s += 1
+        story = {
+            "types": rng.sample(TYPES, rng.choice((1, 1, 2))),
+            "city": rng.choice(CITIES),
+            "date": date(2014, 1, 1) + timedelta(days=rng.randrange(3650)),
+            "precision": rng.choice(("day", "month", "month", "unknown")),
+            "count": rng.choice((1, 2, 3, 5, 6, 8, 10, 12, 15, 20, 30, 40, 50, 80, 100)),
+            "unit": rng.choice(("persons", "persons", "families")),
+        }
+        origin = rng.choice(OUTLETS)
+        published = story["date"] + timedelta(days=rng.randint(3, 40))
+        name = story["city"][0]
+        texts = []
+        for r in range(rng.choice((1, 1, 2, 3, 5))):
+            lead = f"In {name}, {story['count']} {story['unit']} were affected ({', '.join(story['types'])}), story {s} report {r}."
+            if r == 0:
+                body = f"{lead} A resident told {origin}. {_prose(rng, 8)}"
+                doc = Document(f"g{s:07d}r{r}", body, url=f"https://gen.example/{s}/{r}", outlet=origin, published=published)
+            elif r % 3 == 2 and texts:  # a word-for-word copy of the previous report with other boilerplate
+                body = f"{texts[-1][0]}\nShared from elsewhere | story {s}."
+                doc = Document(f"g{s:07d}r{r}", body, url=f"https://gen.example/{s}/{r}", outlet=rng.choice(RELAYS),
+                               published=published + timedelta(days=r))
+                lead = texts[-1][1]
+            else:
+                body = f"{lead} {origin} reported this week. {_prose(rng, 6)}"
+                doc = Document(f"g{s:07d}r{r}", body, url=f"https://gen.example/{s}/{r}", outlet=rng.choice(RELAYS),
+                               published=published + timedelta(days=r))
+            if origin in body and r > 0:
+                i = body.index(origin)
+                doc.cites = [Citation(origin, Span(i, i + len(origin), origin), WHY)]
+            doc.incidents.append(_incident(doc, lead, story, 1))
+            texts.append((body, lead))
+            docs.append(doc)
+    return docs[:n_docs]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_size(n: int, add: int) -> dict:
+    docs = generate(n)
+    index = InMemoryIndex()
+    t0 = time.perf_counter()
+    result = Linker(index).add(docs)
+    full = time.perf_counter() - t0
+    extra = generate(add, seed=99, start=10_000_000)
+    t1 = time.perf_counter()
+    added = Linker(index).add(extra)
+    inc = time.perf_counter() - t1
+    n_inc = sum(len(d.incidents) for d in docs)
+    return {
+        "documents": n, "incidents": n_inc, "cases": len(result.cases), "link_s": round(full, 2),
+        "docs_per_s": round(n / full, 1), f"add_{add}_s": round(inc, 2), "add_cases_touched": len(added.cases),
+        "peak_rss_mb": round(_rss_mb(), 1),
+    }
+
+
+def baseline(n: int, sample: int = 400) -> dict:
+    """All-pairs scoring: time `sample` documents' pairs and scale to n (pairs grow as n^2)."""
+    s = load_settings()
+    docs = generate(sample)
+    profs = [p for d in docs for p in profiles_of(d)]
+    t0 = time.perf_counter()
+    pairs = 0
+    for i, a in enumerate(profs):
+        for b in profs[i + 1 :]:
+            if a.doc_id != b.doc_id:
+                score_pair(a, b, [], s)
+                pairs += 1
+    per_pair = (time.perf_counter() - t0) / max(pairs, 1)
+    total_pairs = (n * len(profs) / sample) ** 2 / 2
+    return {"documents": n, "baseline_pairs": int(total_pairs), "baseline_s_estimated": round(per_pair * total_pairs, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--add", type=int, default=1000, help="documents added to each ledger afterwards")
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # run one size in this process
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(run_size(args.one, args.add)))
+        return 0
+    print(f"{'docs':>8} {'incidents':>9} {'cases':>7} {'link s':>8} {'docs/s':>8} {'add ' + str(args.add) + ' s':>10} "
+          f"{'peak MB':>8} {'all-pairs s (est.)':>19}")
+    for n in args.sizes:
+        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--add", str(args.add)], capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        b = baseline(n)
+        print(f"{r['documents']:>8} {r['incidents']:>9} {r['cases']:>7} {r['link_s']:>8} {r['docs_per_s']:>8} "
+              f"{r[f'add_{args.add}_s']:>10} {r['peak_rss_mb']:>8} {b['baseline_s_estimated']:>19}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

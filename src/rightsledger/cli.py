@@ -1,0 +1,674 @@
+"""The `rightsledger` command: a thin Typer layer over `rightsledger.ledger`.
+
+Each command parses its options, calls one library function and formats the result: Rich for
+people (stdout; progress and errors on stderr), plain JSON for programs (`--json`). Library
+errors are turned into one line plus a hint here, and nowhere else.
+Exit codes: 0 ok, 1 some items failed (or verification found problems), 2 usage or fatal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from rightsledger import ledger as lg
+from rightsledger import settings
+from rightsledger.errors import RightsLedgerError
+from rightsledger.model import Document, Incident
+
+OK, SOME_FAILED, FATAL, INTERRUPTED = 0, 1, 2, 130
+
+def _consoles() -> tuple[Console, Console]:
+    return Console(highlight=False), Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+out, err = _consoles()
+
+app = typer.Typer(
+    name="rightsledger",
+    help="Turn open-source reporting on human-rights violations into an evidence-grade incident ledger.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+# Colours for facts in `show`, by kind (the legend is printed with the text).
+KIND_STYLES = {
+    "type": "bold red",
+    "date": "bold cyan",
+    "place": "bold green",
+    "victims": "bold magenta",
+    "perpetrator": "bold yellow",
+    "source": "bold blue",
+    "cite": "underline",
+}
+
+
+@dataclass(slots=True)
+class State:
+    db: str | None = None
+    quiet: bool = False
+    json: bool = False
+
+    def ledger(self) -> lg.Ledger:
+        return lg.Ledger(self.db)
+
+
+def _state(ctx: typer.Context) -> State:
+    return ctx.ensure_object(State)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def translated(fn: F) -> F:
+    """Turn library errors into one line and a hint, with the documented exit codes."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RightsLedgerError as exc:
+            err.print(Text("error: ", style="bold red") + Text(safe(super(RightsLedgerError, exc).__str__())))
+            if exc.hint:
+                err.print(Text("hint: ", style="bold") + Text(safe(exc.hint)))
+            raise typer.Exit(FATAL) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: documents stored so far are complete; run the same command again to go on.")
+            raise typer.Exit(INTERRUPTED) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(value: Any) -> str:
+    """Text from a report, fit for a terminal: control characters (escape sequences) neutralised.
+
+    Each is replaced by one character, so offsets into the text stay valid.
+    """
+    return _CONTROL.sub("\ufffd", "" if value is None else str(value))
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
+
+
+@contextmanager
+def progress_bar(enabled: bool, description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+    """A Rich progress bar on stderr; yields `advance(description=None)`."""
+    if not enabled or not err.is_terminal:
+        yield lambda description=None: None
+        return
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    columns += [BarColumn(), MofNCompleteColumn()] if total else [TextColumn("{task.completed} items")]
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(description: str | None = None) -> None:
+            bar.update(task, advance=1, **({"description": description} if description else {}))
+
+        yield advance
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(lg.evidence.TOOL)
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", metavar="URL",
+                                           help="Ledger database: a file path, sqlite:///path or postgresql+psycopg://… "
+                                                "\\[env: RIGHTSLEDGER_DB; default: ./rightsledger.db]")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and requested output; no progress.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output (for commands that print results).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what the library does (to stderr).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """Evidence-grade ledger of human-rights incidents from open-source reporting."""
+    global out, err
+    out, err = _consoles()  # for the streams and terminal size of this invocation
+    ctx.obj = State(db=db, quiet=quiet, json=json_)
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and requested output; no progress.")]
+MaxBytesOpt = Annotated[int | None, typer.Option("--max-bytes", metavar="N", min=1,
+                                                  help="Largest item accepted, in bytes \\[env: RIGHTSLEDGER_MAX_BYTES; default: 20 MB].")]
+PrivateOpt = Annotated[bool, typer.Option("--allow-private-urls",
+                                          help="Let --url fetch addresses on private or local networks.")]
+UrlOpt = Annotated[list[str] | None, typer.Option("--url", metavar="URL",
+                                                  help="Fetch and ingest a web page (repeatable). Nothing is fetched without it.")]
+
+
+# -- ingest -----------------------------------------------------------------------------------
+def _report_item(state: State, r: lg.ItemResult) -> None:
+    if r.status == lg.FAILED:
+        err.print(Text("✗ ", style="red") + Text(safe(r.source), style="bold") + Text(": " + safe(r.reason)))
+    for w in r.warnings:
+        err.print(Text("! ", style="yellow") + Text(safe(r.source), style="bold") + Text(": " + safe(w)))
+
+
+def _run_ingest(state: State, ledger: lg.Ledger, run: Callable[[lg.Progress], lg.IngestReport]) -> lg.IngestReport:
+    with progress_bar(not (state.quiet or state.json), "Ingesting") as advance:
+        def on_item(r: lg.ItemResult) -> None:
+            _report_item(state, r)
+            advance(f"Ingesting {Path(r.source).name[:40]}")
+
+        return run(on_item)
+
+
+def _ingest_summary(report: lg.IngestReport) -> str:
+    incidents = sum(r.incidents for r in report.ingested)
+    return (f"Ingested {len(report.ingested)} new document(s) with {incidents} incident(s); "
+            f"{len(report.repeats)} already in the ledger; {len(report.failed)} failed.")
+
+
+@app.command()
+@translated
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path] | None, typer.Argument(metavar="PATH...",
+                                                       help="Files (.txt, .html, .htm, .jsonl bundles) or directories (recursive).")] = None,
+    url: UrlOpt = None,
+    max_bytes: MaxBytesOpt = None,
+    allow_private_urls: PrivateOpt = False,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Ingest reports: store each original, its clean text and the incidents extracted from it."""
+    state = _state(ctx)
+    state.json |= json_
+    state.quiet |= quiet
+    if not paths and not url:
+        raise typer.BadParameter("give at least one PATH or --url", param_hint="PATH")
+    with state.ledger() as ledger:
+        report = _run_ingest(state, ledger, lambda cb: ledger.ingest(
+            paths or [], url or [], max_bytes=max_bytes, allow_private=allow_private_urls or None, progress=cb))
+    if state.json:
+        emit_json(report.to_dict())
+    elif not state.quiet:
+        out.print(_ingest_summary(report), soft_wrap=True)
+    raise typer.Exit(OK if report.ok else SOME_FAILED)
+
+
+# -- reading ----------------------------------------------------------------------------------
+@app.command("list")
+@translated
+def list_(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """List documents with outlet, publication date, title and incident count."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        rows = ledger.documents()
+    if state.json or json_:
+        emit_json(rows)
+        return
+    table = Table("id", "published", "outlet", "title", "incidents", title=f"{len(rows)} document(s)")
+    for r in rows:
+        n = str(r["incidents"]) + (f" (+{r['unconfirmed']} unconfirmed)" if r["unconfirmed"] else "")
+        table.add_row(r["id"], r["published"] or "", Text(safe(r["outlet"] or "")),
+                      Text(safe(r["title"] or r["url"] or ""), overflow="ellipsis", no_wrap=True), n)
+    out.print(table)
+
+
+def _fact_spans(doc: Document) -> Iterator[tuple[str, int, int]]:
+    for c in doc.cites:
+        yield "cite", c.evidence.start, c.evidence.end
+    for inc in doc.incidents:
+        for t in inc.type_facts:
+            yield "type", t.evidence.start, t.evidence.end
+        if inc.date.evidence:
+            yield "date", inc.date.evidence.start, inc.date.evidence.end
+        for kind, facts in (("place", inc.places), ("victims", inc.victims),
+                            ("perpetrator", inc.perpetrators), ("source", inc.sources)):
+            for f in facts:
+                yield kind, f.evidence.start, f.evidence.end
+
+
+def highlighted(doc: Document) -> Text:
+    """The clean text with every fact's evidence coloured by kind."""
+    text = Text(safe(doc.text))
+    for kind, start, end in _fact_spans(doc):
+        if 0 <= start < end <= len(doc.text):
+            text.stylize(KIND_STYLES[kind], start, end)
+    return text
+
+
+def _legend() -> Text:
+    legend = Text("facts: ")
+    for kind, style in KIND_STYLES.items():
+        legend.append(kind, style=style).append("  ")
+    return legend
+
+
+def _date_label(inc: Incident) -> str:
+    d = inc.date
+    if not d.start:
+        return ""
+    if d.precision == "month":
+        return d.start.isoformat()[:7]
+    if d.precision == "year":
+        return str(d.start.year)
+    if d.end and d.end != d.start:
+        return f"{d.start}…{d.end}"
+    return d.start.isoformat()
+
+
+def _victims_short(inc: Incident) -> str:
+    parts = []
+    for v in inc.victims:
+        count = "?" if v.count is None else ("~" if v.approximate else "") + str(v.count)
+        parts.append(f"{count} {v.unit}")
+    return "\n".join(parts)
+
+
+def _places_short(inc: Incident) -> str:
+    prefix = {"origin": "from ", "destination": "to "}
+    return "\n".join(prefix.get(p.role, "") + p.name for p in inc.places)
+
+
+def _incident_table(rows: list[tuple[Document, Incident]], title: str) -> Table:
+    """One row per incident, compact; `explain` has every detail."""
+    table = Table(title=title, show_lines=True)
+    table.add_column("document", overflow="fold", ratio=2)
+    table.add_column("#", no_wrap=True)
+    table.add_column("types", no_wrap=True)
+    for name in ("date", "places", "victims"):
+        table.add_column(name, overflow="fold", ratio=1)
+    if any(inc.case_id for _, inc in rows):
+        table.add_column("case", overflow="fold")
+    for doc, inc in rows:
+        who = doc.title or doc.outlet or doc.url or ""
+        title_short = who if len(who) <= 48 else who[:47] + "…"
+        cells = [Text(doc.id[:8], style="bold") + Text(safe(f" {title_short}")),
+                 Text(inc.id.rsplit("-", 1)[-1] + ("" if inc.modality == "asserted" else f"\n({inc.modality})")),
+                 Text("\n".join(inc.types)), Text(_date_label(inc)), Text(safe(_places_short(inc))),
+                 Text(_victims_short(inc))]
+        if len(table.columns) == 7:
+            cells.append(Text(inc.case_id or ""))
+        table.add_row(*cells)
+    return table
+
+
+@app.command()
+@translated
+def show(
+    ctx: typer.Context,
+    doc_id: Annotated[str, typer.Argument(metavar="ID", help="Document id (a unique prefix is enough) or SHA-256.")],
+    json_: JsonOpt = False,
+    text: Annotated[bool, typer.Option("--text/--no-text", help="Print the clean text with facts highlighted.")] = True,
+    original: Annotated[bool, typer.Option("--original", help="Write the verified original bytes to stdout instead.")] = False,
+) -> None:
+    """Show a document: metadata, chain of custody, incidents and the clean text with facts highlighted."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        if original:
+            data = ledger.original(doc_id)
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return
+        doc = ledger.document(doc_id)
+        record = ledger.record(doc.id)
+    if state.json or json_:
+        emit_json({**doc.explain(), "text": doc.text, "custody": record["custody"],
+                   "stored": {k: record[k] for k in ("media_type", "size", "extractor", "created_at")}})
+        return
+    meta = Table.grid(padding=(0, 2))
+    for key, value in (("id", doc.id), ("sha256", doc.sha256), ("title", doc.title), ("url", doc.url),
+                       ("outlet", doc.outlet), ("published", doc.published), ("language", doc.language),
+                       ("original", f"{record['media_type']}, {record['size']} bytes"),
+                       ("extracted by", record["extractor"]), ("duplicate of", doc.duplicate_of),
+                       ("cites", ", ".join(dict.fromkeys(c.outlet for c in doc.cites)))):
+        if value:
+            meta.add_row(Text(key, style="bold"), Text(safe(value)))
+    out.print(meta)
+    custody = Table(title="chain of custody")
+    for name in ("event", "recorded (UTC)", "retrieved (UTC)", "source", "user", "tool"):
+        custody.add_column(name, overflow="fold")
+    for c in record["custody"]:
+        custody.add_row(c["event"], _when(c["recorded_at"]), _when(c["retrieved_at"]), Text(safe(c["source"])),
+                        Text(safe(c["user"])), c["tool"])
+    out.print(custody)
+    if doc.incidents:
+        out.print(_incident_table([(doc, i) for i in doc.incidents], f"{len(doc.incidents)} incident(s)"))
+    else:
+        out.print("No incidents extracted.")
+    if text:
+        out.print(_legend())
+        out.print(highlighted(doc))
+
+
+def _when(iso: str) -> str:
+    return iso[:19].replace("T", " ")
+
+
+def _span_text(span: dict[str, Any] | None) -> Text:
+    if not span:
+        return Text("(no evidence span)", style="dim")
+    return Text(f"[{span['start']}-{span['end']}] ", style="dim") + Text(safe(repr(span["text"])))
+
+
+def _why_text(why: dict[str, Any] | None) -> Text:
+    if not why:
+        return Text("(no explanation recorded)", style="dim")
+    detail = f" — {why['detail']}" if why.get("detail") else ""
+    return Text(safe(f"{why['component']} · {why['rule']}{detail}"), style="italic")
+
+
+def explain_tree(doc: Document) -> Tree:
+    """Every fact with the component, rule and detail that proposed it and its evidence."""
+    data = doc.explain()
+    root = Tree(Text(safe(f"{doc.id} {doc.title or doc.url or ''}"), style="bold"))
+    if data["document"]["cites"]:
+        node = root.add(Text("cites", style=KIND_STYLES["cite"]))
+        for c in data["document"]["cites"]:
+            node.add(Text(safe(c["outlet"]), style="bold") + " " + _span_text(c["evidence"])).add(_why_text(c["why"]))
+    for inc in data["incidents"]:
+        head = Text(f"incident {inc['id']}", style="bold") + Text(f" ({inc['modality']})")
+        if inc.get("case_id"):
+            head += Text(f" case {inc['case_id']}")
+        node = root.add(head)
+        for t in inc["type_facts"]:
+            node.add(Text(t["code"], style=KIND_STYLES["type"]) + " " + _span_text(t["evidence"])).add(_why_text(t["why"]))
+        d = inc["date"]
+        if d["start"] or d["evidence"] or d["text"]:
+            label = f"date {d['start'] or '?'}" + (f"…{d['end']}" if d["end"] and d["end"] != d["start"] else "")
+            node.add(Text(f"{label} ({d['precision']})", style=KIND_STYLES["date"]) + " " + _span_text(d["evidence"])).add(_why_text(d["why"]))
+        for p in inc["places"]:
+            where = ", ".join(x for x in (p.get("county"), p.get("province"), p.get("country")) if x)
+            coords = f" {p['lat']:.4f},{p['lon']:.4f}" if p["lat"] is not None and p["lon"] is not None else " (no coordinates)"
+            label = Text(safe(f"{p['name']} ({p['role']}, {p['level']}{', ' + where if where else ''}){coords}"),
+                         style=KIND_STYLES["place"])
+            node.add(label + " " + _span_text(p["evidence"])).add(_why_text(p["why"]))
+        for v in inc["victims"]:
+            count = "?" if v["count"] is None else ("~" if v["approximate"] else "") + str(v["count"])
+            node.add(Text(safe(f"victims {count} {v['unit']}: {v['description']}"), style=KIND_STYLES["victims"])
+                     + " " + _span_text(v["evidence"])).add(_why_text(v["why"]))
+        for a in inc["perpetrators"]:
+            node.add(Text(safe(f"perpetrator {a['name']} ({a['kind']})"), style=KIND_STYLES["perpetrator"])
+                     + " " + _span_text(a["evidence"])).add(_why_text(a["why"]))
+        for a in inc["sources"]:
+            src = node.add(Text(safe(f"source {a['description']} ({a['kind']})"), style=KIND_STYLES["source"])
+                           + " " + _span_text(a["evidence"]))
+            src.add(_why_text(a["why"]))
+            for q in a.get("quotes", []):
+                src.add(Text("quote ", style="dim") + _span_text(q))
+        if inc["evidence"]:
+            ev = node.add(Text("evidence", style="dim"))
+            for s in inc["evidence"]:
+                ev.add(_span_text(s))
+    if not data["incidents"]:
+        root.add(Text("no incidents extracted", style="dim"))
+    return root
+
+
+@app.command()
+@translated
+def explain(
+    ctx: typer.Context,
+    doc_id: Annotated[str, typer.Argument(metavar="DOC", help="Document id (a unique prefix is enough) or SHA-256.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Explain every fact of a document: the component, rule and evidence that proposed it."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        doc = ledger.document(doc_id)
+    if state.json or json_:
+        emit_json(doc.explain())
+        return
+    out.print(explain_tree(doc))
+
+
+# -- trying the pipeline without a ledger -------------------------------------------------------
+@app.command()
+@translated
+def extract(
+    ctx: typer.Context,
+    files: Annotated[list[Path] | None, typer.Argument(metavar="FILE...", help="Reports to read (as for ingest).")] = None,
+    url: UrlOpt = None,
+    json_: JsonOpt = False,
+    explain_: Annotated[bool, typer.Option("--explain", help="With --json: include why each fact was proposed.")] = False,
+    show_pipeline: Annotated[bool, typer.Option("--show-pipeline", help="Print the extraction pipeline (components, requires, assigns, settings).")] = False,
+    max_bytes: MaxBytesOpt = None,
+    allow_private_urls: PrivateOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run extraction on reports without storing them (for trying rules); JSON lines as in the export.
+
+    Unlike `export`, every incident is printed, with its `modality` (asserted, hedged, negated).
+    """
+    state = _state(ctx)
+    state.quiet |= quiet
+    as_json = state.json or json_
+    if show_pipeline:
+        steps = lg.describe_pipeline()
+        if as_json:
+            emit_json(steps)
+        else:
+            table = Table("#", "component", "requires", "assigns", "settings", title="extraction pipeline")
+            for n, s in enumerate(steps, 1):
+                table.add_row(str(n), str(s.get("name", "")), ", ".join(s.get("requires", [])),
+                              ", ".join(s.get("assigns", [])), Text(json.dumps(s.get("settings", {}), default=str)))
+            out.print(table)
+        if not files and not url:
+            return
+    if not files and not url:
+        raise typer.BadParameter("give at least one FILE or --url", param_hint="FILE")
+    failed = 0
+    for item in lg.analyse(files or [], url or [], max_bytes=max_bytes, allow_private=allow_private_urls or None):
+        if not isinstance(item, Document):
+            failed += 1
+            err.print(Text("✗ ", style="red") + Text(safe(item.source), style="bold") + Text(": " + safe(item.reason)))
+            continue
+        if as_json:
+            emit_json(item.explain() if explain_ else item.to_dict())
+        elif not state.quiet or item.incidents:
+            title = f"{item.id} {item.title or item.url or ''}".strip()
+            if item.incidents:
+                out.print(_incident_table([(item, i) for i in item.incidents], safe(title)))
+            else:
+                out.print(Text(safe(f"{title}: no incidents")))
+    raise typer.Exit(SOME_FAILED if failed else OK)
+
+
+@app.command()
+@translated
+def places(
+    ctx: typer.Context,
+    text: Annotated[str | None, typer.Argument(metavar="TEXT", help="Text to geoparse (or use --file).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", metavar="PATH", help="Read the text from a UTF-8 file.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Show the places the geoparser finds in a text, and why (candidates with scores)."""
+    state = _state(ctx)
+    if (text is None) == (file is None):
+        raise typer.BadParameter("give either TEXT or --file PATH", param_hint="TEXT")
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise typer.BadParameter(f"cannot read {file}: {exc}", param_hint="--file") from None
+    assert text is not None
+    if state.json or json_:
+        emit_json(lg.find_places(text))
+        return
+    found = lg.explain_places(text)
+    root = Tree(Text(f"{len(found)} place(s)", style="bold"))
+    for t in found:
+        node = root.add(Text(safe(repr(t.get("name"))), style=KIND_STYLES["place"])
+                        + Text(f" [{t.get('start')}-{t.get('end')}] → ") + _place_label(t))
+        chosen = t.get("gazetteer_id")
+        for c in t.get("candidates") or []:
+            if not isinstance(c, dict):
+                node.add(Text(safe(c)))
+                continue
+            mark = "✓ " if chosen and c.get("gazetteer_id") == chosen else "  "
+            score = c.get("score")
+            head = Text(mark + (f"{score:6.2f} " if isinstance(score, (int, float)) else ""))
+            reasons = c.get("reasons") or c.get("reason") or []
+            reasons = "; ".join(map(str, reasons)) if isinstance(reasons, list) else str(reasons)
+            node.add(head + _place_label(c) + Text(safe(f" {c.get('gazetteer_id') or ''}"), style="dim")
+                     + Text(safe(f" — {reasons}" if reasons else ""), style="italic"))
+    out.print(root)
+
+
+def _place_label(p: dict[str, Any]) -> Text:
+    """"Name (level; county, province, country) lat, lon" from a toponym or candidate record."""
+    name = p.get("resolved", p.get("name")) if "resolved" in p else p.get("name")
+    within = ", ".join(str(x) for x in (p.get("county"), p.get("province"), p.get("country")) if x and x != name)
+    label = f"{name or 'unresolved'} ({p.get('level') or '?'}{'; ' + within if within else ''})"
+    lat, lon = p.get("lat"), p.get("lon")
+    if lat is not None and lon is not None:
+        label += f" {lat:.4f}, {lon:.4f}"
+    if p.get("role") and p.get("role") != "site":
+        label += f" as {p['role']}"
+    return Text(safe(label), style="bold" if name else "dim")
+
+
+# -- output -----------------------------------------------------------------------------------
+@contextmanager
+def _output(path: Path | None) -> Iterator[Any]:
+    """stdout, or a file written atomically (a half-written export never replaces a good one)."""
+    if path is None:
+        yield sys.stdout
+        return
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        raise typer.BadParameter(f"folder {folder} does not exist", param_hint="--output")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+@translated
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help=f"One of: {', '.join(lg.FORMATS)}.")] = "jsonl",
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")] = None,
+    include_unconfirmed: Annotated[bool, typer.Option("--include-unconfirmed",
+                                                      help="Also export hedged and negated incidents (marked by `modality`).")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export the ledger: JSON Lines (one document per line), CSV (one row per incident) or GeoJSON (one point per place)."""
+    state = _state(ctx)
+    state.quiet |= quiet
+    if fmt not in lg.FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not a format; use one of: {', '.join(lg.FORMATS)}", param_hint="--format")
+    with state.ledger() as ledger, _output(output) as f:
+        n = ledger.export(fmt, f, include_unconfirmed=include_unconfirmed)
+    if output is not None and not state.quiet:
+        err.print(f"Wrote {n} {'document' if fmt == 'jsonl' else 'incident' if fmt == 'csv' else 'feature'}(s) to {output}")
+
+
+@app.command()
+@translated
+def stats(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """Counts: documents, originals, custody events, incidents, facts, types and outlets."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        s = ledger.stats()
+    if state.json or json_:
+        emit_json(s)
+        return
+    grid = Table.grid(padding=(0, 2))
+    for key, value in (("database", s["database"]), ("documents", s["documents"]),
+                       ("published", f"{s['published_first'] or '?'} … {s['published_last'] or '?'}"),
+                       ("originals", f"{s['originals']} ({s['original_bytes']:,} bytes)"),
+                       ("custody", _pairs(s["custody_events"])), ("incidents", _pairs(s["incidents"])),
+                       ("cases", s["cases"]), ("facts", _pairs(s["facts"]))):
+        grid.add_row(Text(key, style="bold"), Text(safe(value)))
+    out.print(grid)
+    for title, counts in (("incidents by type (asserted)", s["types"]), ("documents by outlet", s["outlets"])):
+        if counts:
+            table = Table(title.split(" by ")[1].split(" ")[0], "count", title=title)
+            for k, v in counts.items():
+                table.add_row(Text(safe(k)), str(v))
+            out.print(table)
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{v} {k}" for k, v in counts.items()) or "0"
+
+
+@app.command()
+@translated
+def verify(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Re-hash every stored original and check every document has its original and custody record."""
+    state = _state(ctx)
+    state.quiet |= quiet
+    with state.ledger() as ledger, progress_bar(not (state.quiet or state.json or json_), "Verifying") as advance:
+        report = ledger.verify(progress=lambda n: advance())
+    if state.json or json_:
+        emit_json(report.to_dict())
+    else:
+        for p in report.problems:
+            err.print(Text("✗ ", style="red") + Text(f"{p.document_id or '(no document)'} {p.sha256}: {p.problem}"))
+        if report.ok and not state.quiet:
+            out.print(f"OK: {report.checked} original(s) match their SHA-256; {report.documents} document(s) complete.")
+        elif not report.ok:
+            err.print(f"{len(report.problems)} problem(s) in {report.checked} original(s). "
+                      "The ledger was altered outside RightsLedger: restore it from a backup.")
+    raise typer.Exit(OK if report.ok else SOME_FAILED)
+
+
+@app.command()
+@translated
+def demo(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Ingest the bundled example reports into a fresh ledger (rightsledger-demo.db) and summarise them."""
+    state = _state(ctx)
+    state.json |= json_
+    state.quiet |= quiet
+    with lg.demo_ledger(state.db) as ledger:
+        report = _run_ingest(state, ledger, lambda cb: ledger.ingest_examples(progress=cb))
+        docs = list(ledger.iter_documents(report.document_ids()))
+        where = settings.redact_url(ledger.url)
+    rows = [(d, i) for d in docs for i in d.incidents if i.modality == "asserted"]
+    if state.json:
+        emit_json({**report.to_dict(), "database": where, "documents": [d.to_dict() for d in docs]})
+    else:
+        out.print(_incident_table(rows, f"{len(rows)} incident(s) in {len(docs)} example report(s)"))
+        cases = {i.case_id for _, i in rows if i.case_id}
+        if cases:
+            out.print(f"{len(cases)} case(s) link incidents reported more than once.")
+        if not state.quiet:
+            out.print(_ingest_summary(report), soft_wrap=True)
+            db_opt = "" if state.db else f" --db {settings.DEMO_DB}"
+            first = docs[0].id[:8] if docs else "ID"
+            out.print(f"Ledger: {where}\nNext:\n  rightsledger{db_opt} show {first}\n  rightsledger{db_opt} explain {first}\n"
+                      f"  rightsledger{db_opt} export --format csv -o incidents.csv", soft_wrap=True)
+    raise typer.Exit(OK if report.ok else SOME_FAILED)
+
+
+def main() -> None:
+    """Console entry point (`rightsledger`)."""
+    app()

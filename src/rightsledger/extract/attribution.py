@@ -1,0 +1,546 @@
+"""Who says so: quotations, informants and the outlets a report relays (component attribution.v1).
+
+Human-rights reporting is attributed speech: "…," a senior official told RFA's Korean Service;
+according to Daily NK; the JoongAng Ilbo reported. This module finds the quoted passages, the
+informants they are credited to (kind from model.SOURCE_KINDS, description as written) and the
+other outlets whose reporting the document relays (`Citation`, canonical names from the outlet
+registry). Phrases and frames live in data/lexicons/informants.toml and citations.toml.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from rightsledger.extract.lexicon import PhraseMatcher, alternation, lexicon, longest_first, tokens
+from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
+
+if TYPE_CHECKING:
+    from rightsledger.outlets import Outlet, OutletRegistry
+
+__all__ = ["COMPONENT", "Quote", "find_citations", "find_informants", "find_quotes"]
+
+COMPONENT = "attribution.v1"
+log = logging.getLogger(__name__)
+
+_SP = r"[\s\u00a0]{1,3}"
+_HS = r"[ \t\u00a0]{1,3}"  # within a phrase: never across a line break
+_SENT_END = re.compile(r"[.!?](?:[\s\u00a0]|$)|\n")
+_PARA_END = re.compile(r"\n[ \t\u00a0]*\n")
+_OPEN = "\u201c"
+_CLOSE = "\u201d"
+_MOD_GAP = re.compile(r"[ \t\u00a0]{1,3}|[\-\u2019']")
+_QUOTE_CHARS = re.compile(r"[\u201c\u201d\"]")
+_SPECIFICITY = {k: i for i, k in enumerate(["unnamed", "media", "document", "organization", "insider", "witness", "defector", "resident", "official"])}
+
+
+@dataclass(slots=True)
+class Quote:
+    span: Span  # the quoted words, without the quote marks
+    speaker: Actor | None  # the informant credited with it, if any
+
+
+@dataclass(slots=True)
+class _Mention:
+    start: int
+    end: int
+    kind: str
+    rule: str
+    detail: str
+    definite: bool = False  # "the source": may refer back to an earlier informant
+    quotes: list[Span] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    heads: PhraseMatcher
+    tail: re.Pattern[str]
+    determiners: frozenset[str]
+    not_modifier: frozenset[str]
+    head_kind: dict[str, str]
+    overrides: tuple[tuple[re.Pattern[str], str], ...]
+    after_verb: re.Pattern[str]
+    before: re.Pattern[str]
+    pronoun_after: re.Pattern[str]
+    pronoun_before: re.Pattern[str]
+    media_phrases: re.Pattern[str]
+    org_names: re.Pattern[str]
+
+
+def _norm(s: str) -> str:
+    return " ".join(s.lower().replace("-", " ").split())
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    lex = lexicon("informants")
+    head_kind: dict[str, str] = {}
+    for kind, words in lex.get("heads", {}).items():
+        if kind not in SOURCE_KINDS:
+            from rightsledger.errors import DataFileError
+
+            raise DataFileError(f"informants lexicon: unknown kind {kind!r}", hint=f"use one of {', '.join(SOURCE_KINDS)}")
+        for w in words:
+            head_kind[_norm(w)] = kind
+    mods = lex.get("modifiers", {})
+    frames = lex.get("frames", {})
+    verbs = alternation(frames.get("after_verbs", []))
+    post = alternation(mods.get("post", []))
+    tail = re.compile(
+        rf"(?![\w\-])(?:{_HS}{post}{_HS}[^,.;:!?\u201c\u201d\"\n()]{{1,60}}?)?(?=[\s\u00a0]{{0,3}}(?:[,.;:!?\u201c\u201d\"\n()\u2014]|$)|{_SP}(?:{verbs}|who|that)\b)",
+        re.IGNORECASE,
+    )
+    overrides = tuple((re.compile(o["regex"]), o["kind"]) for o in lex.get("override", []))
+    pron = alternation(frames.get("pronouns", []))
+    media = lex.get("media", {}).get("phrases", [])
+    orgs = lex.get("organizations", {}).get("names", [])
+    return _Rules(
+        heads=PhraseMatcher(head_kind),
+        tail=tail,
+        determiners=frozenset(w.lower() for w in mods.get("determiners", [])),
+        not_modifier=frozenset(w.lower() for w in mods.get("not_modifier", [])),
+        head_kind=head_kind,
+        overrides=overrides,
+        after_verb=re.compile(rf"^(?:[^.!?\n]{{0,90}}?)\b(?:{verbs})\b", re.IGNORECASE),
+        before=re.compile(rf"\b{alternation(frames.get('before', []))}{_SP}$", re.IGNORECASE),
+        pronoun_after=re.compile(rf"^[\s\u00a0,]{{0,3}}(?:{pron}){_SP}(?:{verbs})\b|^[\s\u00a0,]{{0,3}}(?:{verbs}){_SP}(?:{pron})\b", re.IGNORECASE),
+        pronoun_before=re.compile(rf"\b(?:{pron}){_SP}(?:\w+{_SP}){{0,2}}?(?:{verbs})\b[^.!?\u201c\u201d\"]{{0,60}}$", re.IGNORECASE),
+        media_phrases=re.compile(rf"(?<!\w){alternation(media)}(?!\w)", re.IGNORECASE),
+        org_names=re.compile(rf"(?<![\w\-])(?:[Tt]he{_HS})?{alternation(orgs)}(?![\w\-])"),
+    )
+
+
+# ------------------------------------------------------------------ informants ---
+
+
+def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
+    """Informant phrases, built outwards from their head noun (linear: no regex backtracking)."""
+    toks = tokens(text)
+    starts = [t[0] for t in toks]
+    out: list[_Mention] = []
+    last_end = -1
+    for hs, he, listed in r.heads.find(text):
+        tail = r.tail.match(text, he, min(len(text), he + 90))
+        if tail is None:
+            continue  # the head is not the end of a phrase ("source code", "group of")
+        begin, det = hs, ""
+        j = bisect_left(starts, hs)
+        mods = 0
+        while j > 0 and mods < 5:
+            ps, pe, pw = toks[j - 1]
+            if not _MOD_GAP.fullmatch(text, pe, toks[j][0]):
+                break
+            if pw in r.determiners:
+                begin, det = ps, pw
+                break
+            if pw in r.not_modifier or (pw.isdigit() and mods == 0 and not det):
+                break
+            begin, mods, j = ps, mods + 1, j - 1
+        end = tail.end()
+        if begin < last_end or not _in_frame(text, begin, end, r):
+            continue
+        written = text[begin:end]
+        head = _norm(listed)
+        kind = r.head_kind.get(head, "unnamed")
+        rule = f"informant.head.{head.replace(' ', '_')}"
+        for rx, k in r.overrides:
+            if rx.search(written):
+                kind, rule = k, f"informant.override.{k}"
+                break
+        definite = det in ("the", "this", "that", "his", "her", "their") and kind == "unnamed"
+        out.append(_Mention(begin, end, kind, rule, f"phrase {written!r}", definite))
+        last_end = end
+    return out
+
+
+def _in_frame(text: str, start: int, end: int, r: _Rules) -> bool:
+    if r.before.search(text, max(0, start - 25), start):
+        return True
+    window = text[end : end + 110]
+    cut = _SENT_END.search(window)
+    window = window[: cut.start()] if cut else window
+    # The verb must not belong to a quotation that starts in between.
+    q = _QUOTE_CHARS.search(window)
+    if q and q.start() > 3:
+        window = window[: q.start()]
+    return bool(r.after_verb.search(window))
+
+
+def _merge_appositives(text: str, mentions: list[_Mention]) -> list[_Mention]:
+    """'Another source, a resident of X, told…' is one informant: keep the more specific."""
+    out: list[_Mention] = []
+    for m in mentions:
+        prev = out[-1] if out else None
+        if prev is not None and re.fullmatch(r"\s{0,2}[,\u2014\-]\s{0,2}", text[prev.end : m.start]):
+            keep, other = (m, prev) if _SPECIFICITY.get(m.kind, 0) >= _SPECIFICITY.get(prev.kind, 0) else (prev, m)
+            out[-1] = _Mention(prev.start, m.end, keep.kind, keep.rule, f"{prev.detail} + {m.detail}", False)
+            continue
+        out.append(m)
+    return out
+
+
+def _corefer(mentions: list[_Mention]) -> None:
+    """'the source said' after 'a senior official told…' is that official."""
+    last_specific: _Mention | None = None
+    for m in mentions:
+        if m.definite and last_specific is not None:
+            m.kind, m.rule = last_specific.kind, "informant.coreference"
+            m.detail += f"; refers back to the informant at {last_specific.start}"
+        elif m.kind not in ("unnamed", "media"):
+            last_specific = m
+
+
+@lru_cache(maxsize=8)
+def _analyse(text: str) -> tuple[list[_Mention], list[tuple[int, int, int | None, str]]]:
+    """Informant mentions and quotes (start, end, index of speaker mention or None, rule)."""
+    r = _rules()
+    mentions = _merge_appositives(text, _phrase_mentions(text, r))
+    mentions.extend(_media_mentions(text, r))
+    mentions.extend(_org_mentions(text, r, mentions))
+    mentions.sort(key=lambda m: m.start)
+    _corefer(mentions)
+    quotes = _link_quotes(text, _quote_spans(text), mentions, r)
+    return mentions, quotes
+
+
+def _media_mentions(text: str, r: _Rules) -> list[_Mention]:
+    out = []
+    for m in r.media_phrases.finditer(text):
+        if _in_frame(text, m.start(), m.end(), r):
+            out.append(_Mention(m.start(), m.end(), "media", "informant.media_phrase", f"phrase {m.group(0)!r}"))
+    return out
+
+
+def _org_mentions(text: str, r: _Rules, known: list[_Mention]) -> list[_Mention]:
+    """Named organisations (NGOs, government bodies) in an attribution frame."""
+    out = []
+    for m in r.org_names.finditer(text):
+        if any(k.start <= m.start() < k.end or m.start() <= k.start < m.end() for k in known):
+            continue
+        if _in_frame(text, m.start(), m.end(), r):
+            out.append(_Mention(m.start(), m.end(), "organization", "informant.organization_name", f"name {m.group(0)!r}"))
+    return out
+
+
+def _actor(text: str, m: _Mention) -> Actor:
+    return Actor(m.kind, " ".join(text[m.start : m.end].split()), Span(m.start, m.end, text[m.start : m.end]), Why(COMPONENT, m.rule, m.detail), list(m.quotes))
+
+
+def find_informants(text: str, registry: OutletRegistry | None = None, own_outlet: str | None = None) -> list[Actor]:
+    """Informant mentions in text order, with the quotes credited to each.
+
+    Outlets the document relays ("told RFA", "according to Daily NK") are media informants;
+    pass the registry and the document's own outlet so that its own name is not one.
+    Pronouns and "the source" referring back take the kind of the informant they refer to.
+    """
+    mentions, quotes = _analyse(text)
+    actors = []
+    for i, m in enumerate(mentions):
+        m_quotes = [Span(qs, qe, text[qs:qe]) for qs, qe, who, _rule in quotes if who == i]
+        a = _actor(text, m)
+        a.quotes = m_quotes
+        actors.append(a)
+    if registry is None:
+        registry = _default_registry()
+    if registry is not None:
+        known = {(a.evidence.start, a.evidence.end) for a in actors}
+        for c in find_citations(text, registry, own_outlet):
+            if (c.evidence.start, c.evidence.end) not in known:
+                actors.append(Actor("media", c.evidence.text, c.evidence, Why(COMPONENT, "informant.cited_outlet", f"relays {c.outlet}")))
+        own = _canonical(registry, own_outlet)
+        if own:  # the document's own outlet is not a relayed source ("the paper" in its own story is)
+            actors = [a for a in actors if not (a.kind == "media" and _canonical(registry, a.name) == own)]
+    actors.sort(key=lambda a: a.evidence.start)
+    return actors
+
+
+def _default_registry() -> OutletRegistry | None:
+    try:
+        from rightsledger.outlets import load_outlets
+    except ImportError:  # pragma: no cover - the registry ships with the package
+        return None
+    return load_outlets()
+
+
+# ---------------------------------------------------------------------- quotes ---
+
+
+def _quote_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, rule) of quoted words; an unclosed quote runs to the end of its paragraph."""
+    out: list[tuple[int, int, str]] = []
+    paras: list[tuple[int, int]] = []
+    pos = 0
+    for m in _PARA_END.finditer(text):
+        paras.append((pos, m.start()))
+        pos = m.end()
+    paras.append((pos, len(text)))
+    for p0, p1 in paras:
+        i = p0
+        while True:
+            m = _QUOTE_CHARS.search(text, i, p1)
+            if m is None:
+                break
+            ch, at = m.group(0), m.start()
+            if ch == _CLOSE:  # a stray closing mark
+                i = at + 1
+                continue
+            closer = _CLOSE if ch == _OPEN else '"'
+            close = text.find(closer, at + 1, p1)
+            if ch == _OPEN:
+                nxt = text.find(_OPEN, at + 1, p1)
+                if nxt != -1 and (close == -1 or nxt < close):
+                    close = -1  # a new quote opens first: this one runs on
+                    end, rule = nxt, "quote.unclosed"
+            if close != -1:
+                end, rule = close, "quote.closed"
+                i = close + 1
+            else:
+                if ch == '"' and at > p0 and not (text[at - 1].isspace() or text[at - 1] in "([{:\u2014-"):
+                    i = at + 1
+                    continue
+                end = end if ch == _OPEN and "end" in dir() and rule == "quote.unclosed" and end > at else p1
+                rule = "quote.to_paragraph_end"
+                i = end
+            s, e = at + 1, end
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                out.append((s, e, rule))
+            if i <= at:
+                i = at + 1
+    return out
+
+
+def _link_quotes(text: str, spans: list[tuple[int, int, str]], mentions: list[_Mention], r: _Rules) -> list[tuple[int, int, int | None, str]]:
+    starts = [m.start for m in mentions]
+    out: list[tuple[int, int, int | None, str]] = []
+    prev_speaker: int | None = None
+    prev_end = -1
+    import bisect
+
+    for qs, qe, rule in spans:
+        words = len(text[qs:qe].split())
+        speaker: int | None = None
+        how = ""
+        close = qe + 1 if qe < len(text) and text[qe] in "\u201d\"" else qe
+        # After the quote: ',” a senior official told RFA' / '," the source said.'
+        after = text[close : close + 140]
+        cut = _SENT_END.search(after, 1)
+        limit = close + (cut.start() if cut else len(after))
+        i = bisect.bisect_left(starts, close)
+        if i < len(mentions) and mentions[i].start <= limit and not _QUOTE_CHARS.search(text, close, mentions[i].start):
+            speaker, how = i, "speaker after the quote"
+        # Before the quote in the same sentence: 'The source said, “…' / 'X told RFA: “…'
+        if speaker is None:
+            open_at = qs - 1
+            sent_start = max(text.rfind("\n", 0, open_at), max((text.rfind(p, max(0, open_at - 250), open_at) for p in (". ", "? ", "! ")), default=-1))
+            j = bisect.bisect_left(starts, open_at) - 1
+            if j >= 0 and mentions[j].start > sent_start and mentions[j].end <= open_at and not _QUOTE_CHARS.search(text, mentions[j].end, open_at):
+                speaker, how = j, "speaker before the quote"
+        if speaker is None and (r.pronoun_after.search(text[close : close + 40]) or r.pronoun_before.search(text[max(0, qs - 101) : max(0, qs - 1)])):
+            speaker, how = _last_before(mentions, starts, qs, prev_speaker), "pronoun or 'the source' refers back"
+        if speaker is None and prev_speaker is not None and rule != "quote.closed" and re.fullmatch(r"\s*", text[prev_end:qs - 1] if qs - 1 > prev_end else ""):
+            speaker, how = prev_speaker, "continues the previous quotation"
+        if speaker is None and prev_speaker is not None and _is_paragraph_start(text, qs - 1) and _prev_para_quoted(text, qs - 1, prev_end):
+            speaker, how = prev_speaker, "continues the previous paragraph's quotation"
+        if speaker is None and words < 4:
+            continue  # a scare quote ("traitorous puppets"), not speech
+        out.append((qs, qe, speaker, f"{rule}; {how}" if how else rule))
+        if speaker is not None:
+            mentions[speaker].quotes.append(Span(qs, qe, text[qs:qe]))
+        prev_speaker, prev_end = speaker, close
+    return out
+
+
+def _last_before(mentions: list[_Mention], starts: list[int], pos: int, prev: int | None) -> int | None:
+    import bisect
+
+    j = bisect.bisect_left(starts, pos) - 1
+    while j >= 0 and mentions[j].kind == "media":
+        j -= 1
+    if prev is not None and (j < 0 or prev > j):
+        return prev
+    return j if j >= 0 else prev
+
+
+def _is_paragraph_start(text: str, at: int) -> bool:
+    k = at - 1
+    while k >= 0 and text[k] in " \t\u00a0":
+        k -= 1
+    return k < 0 or text[k] == "\n"
+
+
+def _prev_para_quoted(text: str, at: int, prev_end: int) -> bool:
+    return prev_end >= 0 and not text[prev_end:at].strip(" \t\n\u00a0\u201d\"")
+
+
+def find_quotes(text: str) -> list[Quote]:
+    """Quoted passages in text order with their speakers; short scare quotes are left out."""
+    mentions, quotes = _analyse(text)
+    return [Quote(Span(qs, qe, text[qs:qe]), _actor(text, mentions[who]) if who is not None else None) for qs, qe, who, _rule in quotes]
+
+
+# ------------------------------------------------------------------- citations ---
+
+
+@dataclass(frozen=True, slots=True)
+class _CiteRules:
+    names: PhraseMatcher
+    by_written: dict[str, Outlet]
+    cased: frozenset[str]
+    before: tuple[re.Pattern[str], ...]
+    after: tuple[re.Pattern[str], ...]
+    bracketed: re.Pattern[str]
+    appositive: re.Pattern[str]
+    reported_name: re.Pattern[str]
+    kinds: frozenset[str]
+    photo: re.Pattern[str]
+    not_before: tuple[re.Pattern[str], ...]
+    byline_chars: int
+    byline_max_line: int
+
+
+_CITE_CACHE: dict[int, tuple[OutletRegistry, _CiteRules]] = {}
+
+
+def _cite_rules(registry: OutletRegistry) -> _CiteRules:
+    hit = _CITE_CACHE.get(id(registry))
+    if hit is not None and hit[0] is registry:
+        return hit[1]
+    lex = lexicon("citations")
+    kinds = set(lex.get("cited_kinds", []))
+    by_written: dict[str, Outlet] = {}
+    cased: set[str] = set()
+    for written, outlet in registry.aliases():
+        if outlet.kind not in kinds or len(written) < 2:
+            continue
+        by_written[written] = outlet
+        if len(written) <= 5 and written.isupper():
+            cased.add(written)  # "AP", "AFP", "RFA": only as capitals
+    names = PhraseMatcher(by_written)
+    outlet_alt = alternation(by_written)
+    rules = _CiteRules(
+        names=names,
+        by_written=by_written,
+        cased=frozenset(cased),
+        before=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("before", [])),
+        after=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("after", [])),
+        bracketed=re.compile(lex.get("bracketed", "(?!)").replace("{outlet}", outlet_alt), re.IGNORECASE),
+        appositive=re.compile(lex.get("appositive", "(?!)")),
+        reported_name=re.compile(lex.get("reported_name", "(?!)")),
+        kinds=frozenset(kinds),
+        photo=re.compile(lex.get("photo", "(?!)"), re.IGNORECASE),
+        not_before=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("not_before", [])),
+        byline_chars=int(lex.get("byline_chars", 700)),
+        byline_max_line=int(lex.get("byline_max_line", 80)),
+    )
+    _CITE_CACHE.clear()
+    _CITE_CACHE[id(registry)] = (registry, rules)
+    return rules
+
+
+def _canonical(registry: OutletRegistry, name: str | None) -> str | None:
+    if not name:
+        return None
+    o = registry.by_name(name)
+    return o.name if o is not None else name
+
+
+def find_citations(text: str, registry: OutletRegistry, own_outlet: str | None = None) -> list[Citation]:
+    """Outlets whose reporting the document relays, one per outlet, first evidence kept.
+
+    A bare mention ("Daily NK's headquarters", a photo credit) is not a citation; the
+    document's own outlet is never one.
+    """
+    cr = _cite_rules(registry)
+    own = _canonical(registry, own_outlet)
+    found: dict[str, Citation] = {}
+
+    def add(outlet_name: str, start: int, end: int, rule: str, detail: str) -> None:
+        if outlet_name == own or outlet_name in found:
+            return
+        found[outlet_name] = Citation(outlet_name, Span(start, end, text[start:end]), Why(COMPONENT, rule, detail))
+
+    for start, end, listed in cr.names.find(text):
+        written = text[start:end]
+        if listed in cr.cased and written != listed:
+            continue
+        outlet = cr.by_written[listed]
+        rule = _cite_frame(text, start, end, cr)
+        if rule:
+            add(outlet.name, start, end, rule, f"{written!r} in a relaying frame")
+    for m in cr.appositive.finditer(text):
+        name = m.group("name").strip(" .,")
+        o = registry.by_name(name)
+        if o is not None and o.kind not in ("ngo", "government"):
+            add(o.name, m.start("name"), m.start("name") + len(name), "cite.appositive", f"named as an outlet: {m.group(0).strip()!r}")
+        elif o is None and _reports_after(text, m.end(), cr):
+            add(name, m.start("name"), m.start("name") + len(name), "cite.appositive_unregistered", "outlet not in the registry, named as an outlet")
+    for m in cr.reported_name.finditer(text):
+        words = m.group("name").split()
+        for k in range(len(words)):  # "South Korea's Joong Ang Ilbo": try shorter tails
+            o = registry.by_name(" ".join(words[k:]))
+            if o is not None and o.kind in cr.kinds:
+                start = m.start("name") + m.group("name").find(words[k])
+                end = m.start("name") + len(m.group("name").rstrip())
+                add(o.name, start, end, "cite.reported_name", "registered outlet named before a reporting verb")
+                break
+    return sorted(found.values(), key=lambda c: c.evidence.start)
+
+
+def _reports_after(text: str, pos: int, cr: _CiteRules) -> bool:
+    tail = text[pos : pos + 60]
+    return any(p.search(tail) for p in cr.after) or bool(re.match(r"\s{0,3}(?:media|,)", tail))
+
+
+def _cite_frame(text: str, start: int, end: int, cr: _CiteRules) -> str | None:
+    before = text[max(0, start - 70) : start]
+    around = text[max(0, start - 40) : end + 25]
+    if any(p.search(before) for p in cr.not_before):
+        return None
+    photo = cr.photo.search(around)
+    if any(p.search(before) for p in cr.before) and not photo:
+        return "cite.before_frame"
+    tail = text[end : end + 80]
+    if any(p.search(tail) for p in cr.after) and not photo:
+        return "cite.after_frame"
+    b = cr.bracketed.match(text, max(0, start - 35), min(len(text), end + 35)) or _bracket_around(text, start, end, cr)
+    if b and not photo:
+        return "cite.bracketed"
+    if start < cr.byline_chars and _byline(text, start, end, cr):
+        return "cite.byline"
+    return None
+
+
+def _bracket_around(text: str, start: int, end: int, cr: _CiteRules) -> bool:
+    lo = text.rfind("(", max(0, start - 35), start)
+    lo2 = text.rfind("[", max(0, start - 35), start)
+    lo = max(lo, lo2)
+    if lo == -1:
+        return False
+    m = cr.bracketed.match(text, lo, min(len(text), end + 35))
+    return m is not None and m.start() <= start and m.end() >= end
+
+
+def _byline(text: str, start: int, end: int, cr: _CiteRules) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    line = text[line_start:line_end]
+    if len(line) > cr.byline_max_line or cr.photo.search(line):
+        return False
+    prev_start = text.rfind("\n", 0, max(0, line_start - 1)) + 1
+    prev = text[prev_start : max(prev_start, line_start - 1)]
+    if cr.photo.search(prev):
+        return False  # a credit under a caption
+    rest = (text[line_start:start] + " " + text[end:line_end]).strip()
+    rest = re.sub(r"\b(?:By|by)\s+[A-Z][\w.\-]+(?:\s+[A-Z][\w.\-]+){0,3}", " ", rest)
+    rest = re.sub(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\w*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{4}[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}\s+\w+\s+\d{4}", " ", rest)
+    rest = re.sub(r"^[A-Z][A-Z .]{1,20}(?=\s*[\-\u2013\u2014(])", " ", rest.strip())  # dateline city
+    return not re.sub(r"[\s\-\u2013\u2014/|,:;()\[\].]+", "", rest)

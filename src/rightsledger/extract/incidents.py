@@ -1,0 +1,546 @@
+"""Incident assembly: group the facts found around violation triggers into incidents.
+
+A sentence becomes an incident *frame* when a trigger in it reports something done: a past-tense
+or participle trigger ("were banished"), or an event noun ("executions") in a sentence that also
+has something concrete (a count, a date, a place below country level, "took place"). Frames
+join into incidents by structure: a frame with its own victim count starts a new incident unless
+that count was already reported (a headline and the body name the same "30 families"); a frame
+without one joins the latest incident nearby. Hedged and negated frames make incidents of their
+own with that modality, never merged into asserted ones. Generic statements ("usually",
+"routinely") make none.
+
+Every fact of an incident keeps the span and Why of the finder that proposed it; choices made
+here (a default perpetrator, a village's county, the document's focus country) carry a Why
+from this component.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Any, Sequence
+
+from rightsledger.extract.sentences import Sentence
+from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
+from rightsledger.model import Actor, Citation, DateValue, Incident, Place, Span, TypeFact, Victims, Why
+from rightsledger.resources import data_file, load_toml
+
+COMPONENT = "incidents.v1"
+_LEVEL_RANK = {"country": 0, "province": 1, "county": 2, "city": 3, "village": 4, "facility": 5}
+
+
+@dataclass(frozen=True, slots=True)
+class AssemblyRules:
+    """incidents.toml, compiled."""
+
+    max_gap: int
+    cue_gap: int
+    punitive: frozenset[str]
+    moving: frozenset[str]
+    unit_class: dict[str, str]
+    occurrence: re.Pattern[str]
+    reporting_before: re.Pattern[str]
+    reporting_window: int
+    reporting_after: re.Pattern[str]
+    max_age_days: int
+    exclude_place_before: re.Pattern[str]
+    exclude_place_after: re.Pattern[str]
+    dateline_after: re.Pattern[str]
+    caption: re.Pattern[str]
+    exclude_window: int
+    audience_before: re.Pattern[str]
+    audience_after: re.Pattern[str]
+    audience_window: int
+    singular_subject: re.Pattern[str]
+    never_sites: frozenset[str]
+    focus_name: str
+    focus_code: str
+    focus_cues: re.Pattern[str]
+    default_perpetrator: tuple[str, str]
+
+
+def _alt(words: Sequence[str], *, at_end: bool = False) -> re.Pattern[str]:
+    # A space in an entry matches any run of whitespace: texts arrive hard-wrapped.
+    body = "|".join(w.replace(" ", r"\s+") for w in sorted(words, key=len, reverse=True)) or "(?!)"
+    return re.compile(rf"(?<!\w)(?:{body})" + (r"\W*$" if at_end else r"(?!\w)"), re.IGNORECASE)
+
+
+def _prefix(patterns: Sequence[str]) -> re.Pattern[str]:
+    """Patterns tried with .match() right after a span."""
+    return re.compile("|".join(f"(?:{x})" for x in patterns) or "(?!)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> AssemblyRules:
+    raw = load_toml(data_file("lexicons", "incidents.toml"))
+    g, sup, d, p, perp = raw["grouping"], raw["support"], raw["dates"], raw["places"], raw["perpetrators"]
+    vic = raw["victims"]
+    unit_class = {}
+    for group in g.get("same_units", []):
+        for u in group:
+            unit_class[u] = group[0]
+    focus = p["focus_country"]
+    return AssemblyRules(
+        max_gap=int(g["max_gap_sentences"]),
+        cue_gap=int(g["cue_gap_sentences"]),
+        punitive=frozenset(g["punitive_types"]),
+        moving=frozenset(g["moving_types"]),
+        unit_class=unit_class,
+        occurrence=_alt(sup["occurrence"]),
+        reporting_before=_alt(d["reporting_before"], at_end=True),
+        reporting_window=int(d["reporting_window"]),
+        reporting_after=_prefix(d["reporting_after"]),
+        max_age_days=int(float(d["max_age_years"]) * 365),
+        exclude_place_before=_alt(p["exclude_before"], at_end=True),
+        exclude_place_after=_prefix([rf"\s*{x}(?!\w)" for x in p["exclude_after"]]),
+        dateline_after=_prefix(p["dateline_after"]),
+        caption=_alt(p["caption_cues"]),
+        exclude_window=int(p["exclude_window"]),
+        audience_before=_alt(vic["audience_before"], at_end=True),
+        audience_after=_prefix(vic["audience_after"]),
+        audience_window=int(vic["audience_window"]),
+        singular_subject=re.compile(
+            r"(?<![\w,])(?:" + "|".join(vic["singular_subject"]) + r")(?: (?:also|was|were|has|had|been|being|later|then|reportedly|allegedly|publicly|secretly|recently|arrested and|and)){1,4} $"),
+        never_sites=frozenset(n.lower() for n in p["never_sites"]),
+        focus_name=focus["name"],
+        focus_code=focus["code"],
+        focus_cues=_alt(focus["cues"]),
+        default_perpetrator=(perp["default_kind"], perp["default_name"]),
+    )
+
+
+@dataclass(slots=True)
+class Facts:
+    """What the other components found in one document (each list in text order)."""
+
+    dates: Sequence[Any] = ()  # DateMention: .span, .value (DateValue), .relative
+    victims: Sequence[Victims] = ()
+    perpetrators: Sequence[Actor] = ()
+    informants: Sequence[Actor] = ()
+    toponyms: Sequence[Any] = ()  # Toponym: .span, .level, .chosen, .cue_role, .to_place(role)
+    citations: Sequence[Citation] = ()
+    own_outlet: str | None = None  # the document's publisher: never a "media" source of its own story
+
+
+@dataclass(slots=True)
+class _Frame:
+    sentence: int
+    paragraph: int
+    modality: str
+    anchors: list[Trigger]
+    heading: bool
+
+
+@dataclass(slots=True)
+class _Group:
+    modality: str
+    frames: list[_Frame] = field(default_factory=list)
+    victim_keys: set[tuple[int, str]] = field(default_factory=set)
+    place_keys: set[str] = field(default_factory=set)
+    cues: list[Trigger] = field(default_factory=list)
+
+    @property
+    def last(self) -> int:
+        return self.frames[-1].sentence
+
+    @property
+    def sentences(self) -> list[int]:
+        return [f.sentence for f in self.frames]
+
+
+class _BySentence:
+    """Facts bucketed by the sentence their evidence starts in."""
+
+    def __init__(self, sentences: Sequence[Sentence], items: Sequence[Any], span_of) -> None:
+        starts = [s.span.start for s in sentences]
+        self.buckets: dict[int, list[Any]] = {}
+        for item in items:
+            span = span_of(item)
+            if span is None:
+                continue
+            i = bisect.bisect_right(starts, span.start) - 1
+            if i >= 0:
+                self.buckets.setdefault(i, []).append(item)
+
+    def get(self, i: int) -> list[Any]:
+        return self.buckets.get(i, [])
+
+    def within(self, ids: Sequence[int]) -> list[Any]:
+        return [x for i in ids for x in self.buckets.get(i, [])]
+
+
+def assemble(doc_id: str, text: str, sentences: Sequence[Sentence], triggers: Sequence[Trigger], facts: Facts,
+             published: date | None = None, rules: AssemblyRules | None = None) -> list[Incident]:
+    """Incidents of one document, asserted and not, ids f"{doc_id}-i{n}" in text order."""
+    rules = rules or load_rules()
+    if not sentences or not triggers:
+        return []
+    trig = _BySentence(sentences, triggers, lambda t: t.span)
+    links = [t.span for t in triggers if t.kind == "links"]
+    starts = [s.span.start for s in sentences]
+    victims = _BySentence(sentences, [v for v in facts.victims if _incident_victims(text, v, links, rules)],
+                          lambda v: v.evidence)
+    dates = _BySentence(sentences, [d for d in facts.dates if _incident_date(text, d, published, rules)],
+                        lambda d: d.span)
+    places = _BySentence(sentences, _incident_places(text, facts.toponyms, sentences, starts, rules), lambda t: t.span)
+    perps = _BySentence(sentences, facts.perpetrators, lambda a: a.evidence)
+    informants = _BySentence(sentences, facts.informants, lambda a: a.evidence)
+
+    frames: list[_Frame] = []
+    for si in sorted(trig.buckets):
+        frame = _frame(text, sentences[si], trig.get(si), victims.get(si), dates.get(si), places.get(si), rules)
+        if frame is not None:
+            frames.append(frame)
+
+    groups: list[_Group] = []
+    for modality in ("asserted", "hedged"):
+        mine = [f for f in frames if (f.modality == "asserted") == (modality == "asserted")]
+        groups.extend(_group(mine, victims, places, rules))
+    groups.sort(key=lambda g: g.frames[0].sentence)
+    _attach_cues(groups, triggers, rules)
+
+    focus = _focus_country(text, facts.toponyms, rules)
+    incidents: list[Incident] = []
+    for g in groups:
+        inc = _build(text, g, sentences, victims, dates, places, perps, informants, facts, focus, rules)
+        if inc is not None:
+            inc.id = f"{doc_id}-i{len(incidents) + 1}"
+            incidents.append(inc)
+    return incidents
+
+
+# -- frames -------------------------------------------------------------------------------------
+
+def _frame(text: str, sent: Sentence, triggers: list[Trigger], victims: list[Victims], dates: list[Any],
+           places: list[Any], rules: AssemblyRules) -> _Frame | None:
+    anchors = [t for t in triggers if t.kind in ANCHOR_KINDS and t.modality != "generic"]
+    if not anchors:
+        return None
+    supported = bool(victims or dates or any(t.level != "country" for t in places)) or bool(
+        rules.occurrence.search(text, sent.span.start, sent.span.end))
+    eventive = [t for t in anchors if t.kind == "events" or supported]
+    if not eventive:
+        return None
+    asserted = [t for t in eventive if t.modality == "asserted"]
+    if asserted:
+        return _Frame(sent.index, sent.paragraph, "asserted", asserted, sent.heading)
+    modality = "negated" if all(t.modality == "negated" for t in eventive) else "hedged"
+    return _Frame(sent.index, sent.paragraph, modality, eventive, sent.heading)
+
+
+def _victim_key(v: Victims, rules: AssemblyRules) -> tuple[int, str] | None:
+    return None if v.count is None else (v.count, rules.unit_class.get(v.unit, v.unit))
+
+
+def _place_key(t: Any) -> str:
+    c = getattr(t, "chosen", None)
+    return c.gazetteer_id if c is not None else t.span.text.lower()
+
+
+def _group(frames: list[_Frame], victims: _BySentence, places: _BySentence, rules: AssemblyRules) -> list[_Group]:
+    groups: list[_Group] = []
+    for f in frames:
+        keys = {k for v in victims.get(f.sentence) if (k := _victim_key(v, rules))}
+        pkeys = {_place_key(t) for t in places.get(f.sentence) if t.level != "country"}
+        recent = groups[-1] if groups and f.sentence - groups[-1].last <= rules.max_gap else None
+        if recent is not None and recent.modality != f.modality and f.modality != "asserted":
+            recent = None  # a negated frame does not extend a hedged one, nor the reverse
+        target: _Group | None = None
+        if keys:
+            target = next((g for g in groups if g.victim_keys & keys), None)
+            if target is None and recent is not None and not recent.victim_keys and not _new_places(recent, pkeys):
+                target = recent
+        elif victims.get(f.sentence) and recent is not None and _new_places(recent, pkeys):
+            target = None  # "several families… placed in X county": another group of the same event
+        elif recent is not None:
+            target = recent
+        elif pkeys:
+            target = next((g for g in groups if g.place_keys & pkeys), None)
+        if target is None:
+            target = _Group(f.modality)
+            groups.append(target)
+        target.frames.append(f)
+        target.victim_keys |= keys
+        target.place_keys |= pkeys
+        if f.modality == "negated" or target.modality == "negated":
+            target.modality = f.modality if target.modality == "negated" else target.modality
+    return groups
+
+
+def _new_places(g: _Group, pkeys: set[str]) -> bool:
+    return bool(pkeys) and bool(g.place_keys) and not (pkeys & g.place_keys)
+
+
+def _attach_cues(groups: list[_Group], triggers: Sequence[Trigger], rules: AssemblyRules) -> None:
+    """Reason and guilt-by-association cues join the incident of their sentence, or the nearest."""
+    asserted = [g for g in groups if g.modality == "asserted"]
+    for t in triggers:
+        if t.kind in ANCHOR_KINDS or t.modality not in ("asserted",):
+            continue
+        best: tuple[int, int, _Group] | None = None
+        for g in asserted:
+            for s in g.sentences:
+                d = abs(t.sentence - s)
+                rank = (d, 0 if s <= t.sentence else 1)
+                if d <= rules.cue_gap and (best is None or rank < best[:2]):
+                    best = (rank[0], rank[1], g)
+        if best is not None:
+            best[2].cues.append(t)
+
+
+# -- building an incident -----------------------------------------------------------------------
+
+def _distance(span: Span, anchors: list[Trigger]) -> int:
+    return min(max(a.span.start - span.end, span.start - a.span.end, 0) for a in anchors)
+
+
+def _firm(text: str, sentences: Sequence[Sentence], span: Span) -> bool:
+    """A count or place stated as it is, not in a clause of threat, plan or rumour."""
+    starts = [s.span.start for s in sentences]
+    i = max(0, bisect.bisect_right(starts, span.start) - 1)
+    return span_modality(text, sentences[i].span, span)[0] == "asserted"
+
+
+def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySentence, dates: _BySentence,
+           places: _BySentence, perps: _BySentence, informants: _BySentence, facts: Facts,
+           focus: Place | None, rules: AssemblyRules) -> Incident | None:
+    ids = g.sentences
+    inc = Incident(id="", modality=g.modality)
+    anchor_types = {t.code for f in g.frames for t in f.anchors}
+    for f in g.frames:
+        for t in f.anchors:
+            inc.type_facts.append(TypeFact(t.code, t.span, t.why or Why(COMPONENT, "trigger"), t.modality))
+    if anchor_types & rules.punitive:
+        for t in g.cues:
+            if t.code not in anchor_types or t.kind == "links":
+                inc.type_facts.append(TypeFact(t.code, t.span, t.why or Why(COMPONENT, "cue"), t.modality))
+    inc.type_facts = _dedupe(inc.type_facts, lambda tf: (tf.code, tf.evidence.start))
+    if not inc.type_facts:
+        return None
+
+    firm = (lambda span: _firm(text, sentences, span)) if g.modality == "asserted" else (lambda span: True)
+    inc.victims = _victims([v for v in victims.within(ids) if firm(v.evidence)], rules)
+    if not any(v.count is not None for v in inc.victims):
+        one = _singular_victim(text, sentences, g, rules)
+        if one is not None:
+            inc.victims.append(one)
+    found = [(_distance(d.span, f.anchors), d) for f in g.frames for d in dates.get(f.sentence)]
+    if found:
+        inc.date = min(found, key=lambda x: x[0])[1].value
+    else:
+        para_dates = [d for f in g.frames[:1] for i in range(f.sentence - 1, -1, -1)
+                      if sentences[i].paragraph == f.paragraph for d in dates.get(i)]
+        if para_dates:
+            inc.date = para_dates[0].value
+    inc.places = _places([t for t in places.within(ids) if firm(t.span)], set(inc.types) & rules.moving, focus, rules)
+    inc.perpetrators = _dedupe(perps.within(ids), lambda a: a.kind)
+    if not inc.perpetrators:
+        kind, name = rules.default_perpetrator
+        first = g.frames[0].anchors[0]
+        inc.perpetrators = [Actor(kind, name, first.span, Why(COMPONENT, "default-perpetrator",
+                                                                "no perpetrator named in the incident's sentences"))]
+    inc.sources = _sources(ids, informants, facts)
+    inc.evidence = [sentences[i].span for i in ids[:5]]
+    return inc
+
+
+def _dedupe(items, key):
+    seen, out = set(), []
+    for x in items:
+        k = key(x)
+        if k not in seen:
+            seen.add(k)
+            out.append(x)
+    return out
+
+
+def _victims(found: list[Victims], rules: AssemblyRules) -> list[Victims]:
+    by_key: dict[Any, Victims] = {}
+    for v in found:
+        key = _victim_key(v, rules) or ("vague", v.unit, v.description)
+        old = by_key.get(key)
+        # The same count said twice ("30 families" in the headline, "30 households" in the body):
+        # keep one, preferring an exact figure over an approximate one, then the first.
+        if old is None or (old.approximate and not v.approximate):
+            by_key[key] = v
+    return list(by_key.values())
+
+
+def _singular_victim(text: str, sentences: Sequence[Sentence], g: _Group, rules: AssemblyRules) -> Victims | None:
+    for f in g.frames:
+        for t in f.anchors:
+            lo = max(sentences[f.sentence].span.start, t.span.start - 80)
+            m = rules.singular_subject.search(text, lo, t.span.start)
+            if m is not None:
+                span = Span(m.start(), m.end(), m.group(0))
+                return Victims(1, "persons", span.text.strip(), span, why=Why(
+                    COMPONENT, "singular-subject", f"one person is the subject of {t.span.text!r}"))
+    return None
+
+
+def _incident_date(text: str, d: Any, published: date | None, rules: AssemblyRules) -> bool:
+    """Not the date a report was made: after a reporting verb, or the publication day itself."""
+    v = d.value
+    if v is None:
+        return False
+    before = text[max(0, d.span.start - rules.reporting_window) : d.span.start]
+    if rules.reporting_before.search(before) or rules.reporting_after.match(text, d.span.end):
+        return False
+    if published is not None and v.start is not None:
+        if v.precision == "day" and v.start == published:
+            return False
+        if v.start > published:
+            return False
+        if (published - v.start).days > rules.max_age_days:
+            return False
+    return True
+
+
+_PARTITIVE = re.compile(r"(?:one|each|either|neither) of\b", re.IGNORECASE)
+
+
+def _incident_victims(text: str, v: Victims, links: list[Span], rules: AssemblyRules) -> bool:
+    """Not the relatives whose act is punished ("having two members who fled"), not the crowd."""
+    e = v.evidence
+    if _PARTITIVE.match(e.text):
+        return False  # "one of the oldest tools": a partitive, not a group of people
+    if any(link.start <= e.start < link.end for link in links):
+        return False
+    before = text[max(0, e.start - rules.audience_window) : e.start]
+    if rules.audience_before.search(before):
+        return False
+    return not rules.audience_after.match(text, e.end)
+
+
+# Between two names of one list: commas, "and"/"or", other capitalised names.
+_LISTED = re.compile(r"(?:\s*,\s*|\s+(?:and|or)\s+|\s*[A-Z][\w'’-]*)*(?:,?\s+(?:and|or)\s+|\s*,\s*)")
+
+
+def _fold(name: str) -> str:
+    return re.sub(r"\b(?:province|sheng|do|region)\b|\W", "", name.lower())
+
+
+def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sentence], starts: list[int],
+                     rules: AssemblyRules) -> list[Any]:
+    """Toponyms that can be places of an incident: not destinations of flight, not outlets,
+    not datelines; an excluded name takes the names listed with it ("fled to A and B")."""
+    out: list[Any] = []
+    prev_excluded: Any = None
+    for t in toponyms:
+        name = (t.chosen.name if t.chosen is not None else t.span.text).lower()
+        excluded = name in rules.never_sites or t.span.text.lower() in rules.never_sites
+        before = text[max(0, t.span.start - rules.exclude_window) : t.span.start]
+        excluded = excluded or bool(rules.exclude_place_before.search(before))
+        excluded = excluded or bool(rules.exclude_place_after.match(text, t.span.end))
+        if prev_excluded is not None and _LISTED.fullmatch(text, prev_excluded.span.end, t.span.start):
+            excluded = True
+        i = bisect.bisect_right(starts, t.span.start) - 1
+        if i >= 0 and not text[sentences[i].span.start : t.span.start].strip("“\"'‘ ") and rules.dateline_after.match(
+                text, t.span.end):
+            excluded = True
+        if i >= 0 and rules.caption.search(text, sentences[i].span.start, sentences[i].span.end):
+            excluded = True
+        prev_excluded = t if excluded else None
+        if not excluded:
+            out.append(t)
+    return out
+
+
+def _places(found: list[Any], moving: set[str], focus: Place | None, rules: AssemblyRules) -> list[Place]:
+    out: list[Place] = []
+    seen: set[str] = set()
+    for t in found:
+        key = _place_key(t)
+        if key in seen:
+            continue
+        seen.add(key)
+        role = t.cue_role if moving and t.cue_role in ("origin", "destination") else "site"
+        out.append(t.to_place(role))
+    inner = {_fold(p.province) for p in out if p.level in ("county", "city") and p.province}
+    out = [p for p in out if not (p.level == "province" and _fold(p.name) in inner)]
+    out += _containing_counties(found, out, moving)
+    if any(p.level != "country" for p in out):
+        out = [p for p in out if p.level != "country" or (moving and p.role != "site")]
+    if not out and focus is not None:
+        out = [focus]
+    return out
+
+
+def _containing_counties(found: list[Any], have: list[Place], moving: set[str]) -> list[Place]:
+    """A village in a named county gives the county too (resolved when the gazetteer knows it)."""
+    names = {p.name.lower() for p in have}
+    out: list[Place] = []
+    for t in found:
+        c = t.chosen
+        if c is None or t.level != "village" or not c.county or c.county.lower() in names:
+            continue
+        names.add(c.county.lower())
+        county = _lookup_county(c.county, c.province)
+        role = t.cue_role if moving and t.cue_role in ("origin", "destination") else "site"
+        why = Why(COMPONENT, "village-county", f"{t.span.text} lies in {c.county}")
+        out.append(Place(name=county.name if county else c.county, level="county", evidence=t.span, role=role,
+                         lat=county.lat if county else None, lon=county.lon if county else None,
+                         gazetteer_id=county.gazetteer_id if county else None, province=c.province,
+                         country=c.country, why=why))
+    return out
+
+
+def _lookup_county(name: str, province: str | None) -> Any:
+    try:
+        from rightsledger.gazetteer import load_gazetteer
+
+        found = load_gazetteer().lookup(name, {"province": province, "level": "county"})
+    except Exception:  # the gazetteer is optional here: the county is kept by name
+        return None
+    return next((c for c in found if c.level == "county"), found[0] if found else None)
+
+
+def _focus_country(text: str, toponyms: Sequence[Any], rules: AssemblyRules) -> Place | None:
+    m = rules.focus_cues.search(text)
+    if m is None:
+        return None
+    span = Span(m.start(), m.end(), m.group(0))
+    for t in toponyms:
+        c = t.chosen
+        if c is not None and c.level == "country" and c.country == rules.focus_code:
+            span = t.span
+            return Place(c.name, "country", span, lat=c.lat, lon=c.lon, gazetteer_id=c.gazetteer_id,
+                         country=c.country, why=Why(COMPONENT, "focus-country", "no place named near the incident"))
+    return Place(rules.focus_name, "country", span, country=rules.focus_code,
+                 why=Why(COMPONENT, "focus-country", "no place named near the incident"))
+
+
+def _is_own_outlet(a: Actor, own: str | None) -> bool:
+    if a.kind != "media" or not own:
+        return False
+    try:
+        from rightsledger.outlets import load_outlets
+
+        outlet = load_outlets().by_name(a.name)
+    except Exception:  # no registry: compare the names as written
+        return a.name.lower().startswith(own.lower())
+    return outlet is not None and outlet.name == own
+
+
+def _sources(ids: list[int], informants: _BySentence, facts: Facts) -> list[Actor]:
+    """Informants in the incident's sentences; else the nearest one before it (the source the
+    following "the source said" refers back to), else the next one; plus the relayed outlet."""
+    own = facts.own_outlet
+    near = [a for a in informants.within(ids) if not _is_own_outlet(a, own)]
+    if not near:
+        first = min(ids)
+        before = [a for i, bucket in informants.buckets.items() if i <= first for a in bucket if not _is_own_outlet(a, own)]
+        after = [a for i, bucket in informants.buckets.items() if i > first for a in bucket if not _is_own_outlet(a, own)]
+        if before:
+            near = [max(before, key=lambda a: a.evidence.start)]
+        elif after:
+            near = [min(after, key=lambda a: a.evidence.start)]
+    out = _dedupe(near, lambda a: a.kind)
+    if facts.citations and all(a.kind != "media" for a in out):
+        c = facts.citations[0]
+        out.append(Actor("media", c.outlet, c.evidence, Why(COMPONENT, "relayed-outlet",
+                                                             f"the report relays {c.outlet}")))
+    return out

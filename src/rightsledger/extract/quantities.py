@@ -1,0 +1,316 @@
+"""Victim groups: counts with units, approximation and a short description (component victims.v1).
+
+"30 families", "Thirty households", "about 200 people", "seven men and two women" (one group
+of 9), "dozens of residents" (count unknown). Background statistics — populations, censuses,
+capacities, ages, money, rates ("10 in each city"), numbered camps — are not victims and are
+left out. Every group's `why.detail` is a stable `key=value; …` string the incident assembler
+can read: `unit`, `verb` (the nearest violation word in the sentence, or "none") and `role`
+(`victims`, or `spectators` for crowds forced to watch).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rightsledger.extract.lexicon import WordAnchors, alternation, lexicon, tokens
+from rightsledger.extract.numbers import number_pattern, parse_number, vague_words
+from rightsledger.model import Span, Victims, Why
+
+__all__ = ["COMPONENT", "find_victims"]
+
+COMPONENT = "victims.v1"
+
+_SP = r"[\s\u00a0]{1,3}"
+_SENTENCE_END = re.compile(r"[.!?;]\s|\n")
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    group: re.Pattern[str]
+    part_of: re.Pattern[str]
+    bare: re.Pattern[str]
+    singular: re.Pattern[str]
+    unit_of: dict[str, str]
+    approx: re.Pattern[str]
+    verb: re.Pattern[str]
+    verb_before: re.Pattern[str]
+    spectator_after: re.Pattern[str]
+    spectator_before: re.Pattern[str]
+    background_before: tuple[re.Pattern[str], ...]
+    background_after: tuple[re.Pattern[str], ...]
+    population_after: tuple[re.Pattern[str], ...]
+    large_count: int
+    population_min: int
+    tail: re.Pattern[str]
+    year_cue: re.Pattern[str]
+    anchors: WordAnchors
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    lex = lexicon("victims")
+    nouns = lex.get("nouns", {})
+    unit_of: dict[str, str] = {}
+    for unit in ("persons", "families", "households"):
+        for w in nouns.get(unit, []):
+            unit_of[" ".join(w.lower().replace("-", " ").split())] = unit
+    noun = alternation(unit_of)
+    number = number_pattern()
+    vague = alternation(vague_words())
+    approx = alternation(lex.get("approximate", []))
+    after = "(?:" + "|".join(lex.get("approximate_after", [])) + ")"
+    stop = alternation(lex.get("not_modifier", []))
+    mod = rf"(?:\d{{1,3}}-year-old|[\u2018'\"\u201c]?(?!{stop}\b)[^\W\d_][\w\u2018\u2019'\"\u201c\u201d\-]{{1,24}})"
+    nouns_and = rf"{noun}(?:{_SP}and{_SP}{noun})?"
+    group = re.compile(
+        rf"(?<![\w\-])(?:(?P<approx>{approx}){_SP})?(?P<num>{number}|{vague})(?P<after>{after})?"
+        rf"(?P<mods>(?:{_SP}{mod}){{0,4}}?){_SP}(?P<noun>{nouns_and})\b(?!-)",
+        re.IGNORECASE,
+    )
+    part_of = re.compile(
+        rf"(?<![\w\-])(?:(?P<approx>{approx}){_SP})?(?P<num>{number}){_SP}of{_SP}(?:the|them|those|these)"
+        rf"(?:{_SP}(?P<total>{number}))?(?:(?:{_SP}{mod}){{0,3}}?{_SP}(?P<noun>{noun})\b)?",
+        re.IGNORECASE,
+    )
+    verbs = alternation(lex.get("verbs", []))
+    bare = re.compile(
+        rf"(?<![\w\-.,$])(?P<num>{number})(?=,?{_SP}(?:(?:were|was|had{_SP}been|have{_SP}been|got|received|faced|are{_SP}being|were{_SP}later)\b))",
+        re.IGNORECASE,
+    )
+    singular = re.compile(
+        rf"\b(?:(?P<approx>at{_SP}least){_SP})?(?P<num>an?|one)(?P<mods>(?:{_SP}{mod}){{0,3}}?){_SP}(?P<noun>{alternation(lex.get('singular', []))})\b(?![\-\u2019'])",
+        re.IGNORECASE,
+    )
+    spectator_after = re.compile(r"^[^.;!?]{0,60}?\b(?:" + "|".join(lex.get("spectator_after", [])) + r")\b", re.IGNORECASE)
+    spectator_before = re.compile(r"\b(?:" + "|".join(lex.get("spectator_before", [])) + r")\b[^.;!?]{0,40}$", re.IGNORECASE)
+    return _Rules(
+        group=group,
+        part_of=part_of,
+        bare=bare,
+        singular=singular,
+        unit_of=unit_of,
+        approx=re.compile(approx, re.IGNORECASE),
+        verb=re.compile(rf"\b{verbs}\b", re.IGNORECASE),
+        verb_before=re.compile(rf"\b{verbs}(?:{_SP}[\w\-]{{1,15}}){{0,3}}?{_SP}$", re.IGNORECASE),
+        spectator_after=spectator_after,
+        spectator_before=spectator_before,
+        background_before=tuple(re.compile(p) for p in lex.get("background_before", [])),
+        background_after=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("background_after", [])),
+        population_after=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("population_after", [])),
+        large_count=int(lex.get("large_count", 1_000_000)),
+        population_min=int(lex.get("population_min", 1000)),
+        tail=re.compile(
+            rf"(?:,?{_SP}(?:from|of|in|who|whose|with|accused|charged|caught|living|dispatched|belonging|including|related|linked|suspected|sentenced|detained|arrested|held|sent)\b[^.;:!?\n\u201c\u201d\"()]{{0,80}})",
+            re.IGNORECASE,
+        ),
+        year_cue=re.compile(r"\b(?:in|since|until|by|of|from|to|during|before|after|around)\s{1,3}$", re.IGNORECASE),
+        anchors=_anchors(lex),
+    )
+
+
+def _anchors(lex: dict) -> WordAnchors:
+    """Counts start from a number or quantity word; single victims end on a person noun."""
+    words: dict[str, tuple[str, ...]] = {}
+    for table in ("ones", "tens", "scales"):
+        for w in lexicon("numbers").get(table, {}):
+            words[w.lower()] = ("count",)
+    for phrase in [*lexicon("numbers").get("fixed", {}), *vague_words()]:
+        for w in re.findall(r"\w+", phrase.lower()):
+            if w not in ("a", "of", "the"):
+                words[w] = ("count",)
+    for noun in lex.get("singular", []):
+        last = re.findall(r"\w+", noun.lower())[-1]
+        words[last] = tuple(sorted({*words.get(last, ()), "single"}))
+    return WordAnchors(words, frozenset(), ("count",), {"count": (40, 150), "single": (90, 3)})
+
+
+@dataclass(slots=True)
+class _Found:
+    start: int
+    end: int
+    count: int | None
+    unit: str
+    approximate: bool
+    rule: str
+    noun: str
+
+
+def find_victims(text: str) -> list[Victims]:
+    """Victim groups in text order; background statistics are left out."""
+    r = _rules()
+    found: list[_Found] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    toks = tokens(text)
+    hits: dict[str, list[int]] = {"count": [], "single": []}
+    for i, (_s, _e, w) in enumerate(toks):
+        names = ("count",) if w[0].isdigit() else r.anchors.words.get(w, ())
+        for name in names:
+            hits[name].append(i)
+
+    def free(a: int, b: int) -> bool:
+        i = bisect_left(starts, a)
+        return not (i < len(starts) and starts[i] < b) and not (i > 0 and ends[i - 1] > a)
+
+    def take(a: int, b: int) -> None:
+        i = bisect_left(starts, a)
+        starts.insert(i, a)
+        ends.insert(i, b)
+
+    def scan(rx: re.Pattern[str], name: str) -> Iterator[re.Match[str]]:
+        """Matches starting at an anchor word or at one of the few words before it."""
+        back = 3 if name == "count" else 5
+        tried: set[int] = set()
+        last_end = -1
+        for i in hits[name]:
+            for j in range(max(0, i - back), i + 1):
+                at = toks[j][0]
+                if at in tried or at < last_end or toks[i][0] - at > 40:
+                    continue
+                tried.add(at)
+                m = rx.match(text, at, min(len(text), at + 220))
+                if m is not None and (name != "count" or m.end() > toks[i][0]):
+                    last_end = m.end()
+                    yield m
+                    break
+
+    for m in scan(r.group, "count"):
+        f = _from_group(m, r)
+        if f is not None and free(f.start, f.end) and not _background(text, f, r):
+            found.append(f)
+            take(f.start, f.end)
+    for m in scan(r.part_of, "count"):
+        if not free(m.start(), m.end()):
+            continue
+        count = parse_number(m.group("num"))
+        if count is None or count < 1:
+            continue
+        noun = (m.group("noun") or "").lower()
+        unit = r.unit_of.get(" ".join(noun.replace("-", " ").split()), "persons")
+        f = _Found(m.start(), m.end(), count, unit, bool(m.group("approx")), "count.part_of", noun or "persons")
+        if not _background(text, f, r):
+            found.append(f)
+            take(f.start, f.end)
+    for m in scan(r.bare, "count"):
+        if not free(m.start(), m.end()):
+            continue
+        count = parse_number(m.group("num"))
+        if count is None or count < 2 or count >= 1900 and len(m.group("num")) == 4:
+            continue
+        after = text[m.end() : m.end() + 90]
+        cut = _SENTENCE_END.search(after)
+        if not r.verb.search(after[: cut.start()] if cut else after):
+            continue
+        f = _Found(m.start(), m.end(), count, "persons", False, "count.bare_subject", "persons")
+        if not _background(text, f, r):
+            found.append(f)
+            take(f.start, f.end)
+    for m in scan(r.singular, "single"):
+        if not free(m.start(), m.end()):
+            continue
+        if not _verb_next_to(text, m.start(), m.end(), r):
+            continue
+        found.append(_Found(m.start(), m.end(), 1, "persons", bool(m.group("approx")), "count.single_person", m.group("noun").lower()))
+        take(m.start(), m.end())
+    found.sort(key=lambda f: f.start)
+    return [_victims(text, f, r) for f in _coordinate(text, found)]
+
+
+def _from_group(m: re.Match[str], r: _Rules) -> _Found | None:
+    num = m.group("num")
+    vague = vague_words().get(" ".join(num.lower().split()))
+    count = None if vague else parse_number(num)
+    if not vague and (count is None or count < 1):
+        return None
+    noun = " ".join(m.group("noun").lower().replace("-", " ").split())
+    first = re.split(r"\s+and\s+", noun)[0]
+    unit = r.unit_of.get(first, "persons")
+    approx = bool(m.group("approx")) or bool(m.group("after")) or vague is not None
+    if m.group("approx") and m.group("approx").lower() in ("some",) and vague:
+        approx = True
+    rule = f"count.vague.{vague.replace(' ', '_')}" if vague else ("count.number_words" if num[:1].isalpha() else "count.numeral")
+    return _Found(m.start(), m.end(), count, unit, approx, rule, first)
+
+
+def _background(text: str, f: _Found, r: _Rules) -> bool:
+    before = text[max(0, f.start - 40) : f.start]
+    after = text[f.end : f.end + 80]
+    if any(p.search(before) for p in r.background_before):
+        return True
+    if any(p.search(after) for p in r.background_after):
+        return True
+    if f.count is not None:
+        if f.count >= r.large_count:
+            return True
+        if f.count >= r.population_min and any(p.search(after) for p in r.population_after):
+            return True
+        written = text[f.start : f.end]
+        lead = re.match(r"\d{4}\b", written)
+        if lead and 1900 <= int(lead.group(0)) <= 2099 and r.year_cue.search(before):
+            return True  # "in 2019 residents were…" is a year, not a count
+    return False
+
+
+def _verb_next_to(text: str, start: int, end: int, r: _Rules) -> bool:
+    after = text[end : end + 100]
+    cut = _SENTENCE_END.search(after)
+    after = after[: cut.start()] if cut else after
+    if re.search(r"\b(?:was|has\s+been|had\s+been|is\s+being|got|were)\b", after[:60], re.IGNORECASE) and r.verb.search(after[:90]):
+        return True
+    return bool(r.verb_before.search(text[max(0, start - 50) : start]))
+
+
+def _coordinate(text: str, found: list[_Found]) -> list[_Found]:
+    """'seven men and two women' -> one group of 9 persons."""
+    out: list[_Found] = []
+    for f in found:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.unit == f.unit == "persons"
+            and prev.count is not None
+            and f.count is not None
+            and prev.rule.startswith("count.n")
+            and f.rule.startswith("count.n")
+            and re.fullmatch(r",?\s{1,3}(?:and|plus|as well as)\s{1,3}|,\s{1,3}", text[prev.end : f.start])
+        ):
+            out[-1] = _Found(prev.start, f.end, prev.count + f.count, "persons", prev.approximate or f.approximate, "count.coordinated", f"{prev.noun} and {f.noun}")
+            continue
+        out.append(f)
+    return out
+
+
+def _victims(text: str, f: _Found, r: _Rules) -> Victims:
+    span = Span(f.start, f.end, text[f.start : f.end])
+    tail = r.tail.match(text, f.end, min(len(text), f.end + 90))
+    desc_end = f.end
+    if tail:
+        t = tail.group(0)
+        stop = re.search(r"\b(?:were|was|are|is|have|has|had|said|told|says)\b|,", t[1:])
+        desc_end = f.end + (stop.start() + 1 if stop else len(t))
+    description = _WS.sub(" ", text[f.start : desc_end]).strip(" ,")
+    sent_start = max(text.rfind(". ", max(0, f.start - 160), f.start), text.rfind("\n", max(0, f.start - 160), f.start))
+    before = text[sent_start + 1 if sent_start >= 0 else max(0, f.start - 160) : f.start]
+    after = text[f.end : f.end + 160]
+    cut = _SENTENCE_END.search(after)
+    after = after[: cut.start()] if cut else after
+    role = "victims"
+    if r.spectator_after.search(after) or r.spectator_before.search(before[-60:]) and _watch_near(after):
+        role = "spectators"
+        description += " (forced to watch)"
+    verb_m = r.verb.search(after)
+    verb = verb_m.group(0) if verb_m else None
+    if verb is None:
+        vb = list(r.verb.finditer(before))
+        verb = vb[-1].group(0) if vb else "none"
+    detail = f"unit={f.unit}; verb={verb.lower()}; role={role}; noun={f.noun}"
+    return Victims(f.count, f.unit, description, span, f.approximate, Why(COMPONENT, f.rule, detail))
+
+
+def _watch_near(after: str) -> bool:
+    return bool(re.search(r"\b(?:watch|witness|see|attend)", after, re.IGNORECASE))

@@ -1,0 +1,131 @@
+"""Paragraph and sentence spans over clean text.
+
+Every later component works per sentence, so the splitter is cheap (one compiled regex pass)
+and forgiving: news pages arrive with hard-wrapped lines, headline lines without a full stop,
+abbreviations ("Mr.", "Jan.", "U.N.") and quotations that end with a comma inside the quote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rightsledger.model import Span, Why
+
+COMPONENT = "sentences.v1"
+
+# A paragraph ends at a blank line.
+_PARA = re.compile(r"\n[ \t\u00a0]*\n\s*")
+# A line break inside a paragraph ends a sentence unless the text clearly runs on (hard wrap).
+_LINEBREAK = re.compile(r"[ \t]*\n[ \t]*")
+_RUNS_ON_BEFORE = re.compile(
+    r"(?:\b(?:the|a|an|of|in|into|to|and|or|but|by|from|with|for|on|at|as|that|who|which|North|South|"
+    r"Mr|Mrs|Ms|Dr)|[,\-–])$"
+)
+_TERMINAL = re.compile(r"[.!?…:;\"'”’)]$")
+_WRAP_MIN_LINE = 40
+# Candidate sentence ends: terminal punctuation, optional closing quotes/brackets, then space.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0080-\uffff])")
+_ABBREV = frozenset(
+    """mr mrs ms dr st mt gen lt col sgt capt cpt maj jr sr prof rev vs etc no nos vol fig jan feb mar apr
+    jun jul aug sep sept oct nov dec u.s u.n u.k e.g i.e a.m p.m inc ltd co corp dept gov sen rep""".split()
+)
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    span: Span
+    paragraph: int  # index of the paragraph the sentence belongs to
+    index: int  # position of the sentence in the document
+    heading: bool = False  # a line without terminal punctuation standing alone (title, caption)
+    why: Why | None = None
+
+
+def find_paragraphs(text: str) -> list[Span]:
+    """Blank-line separated blocks, leading/trailing whitespace excluded."""
+    out: list[Span] = []
+    start = 0
+    for m in _PARA.finditer(text):
+        _add_trimmed(text, start, m.start(), out)
+        start = m.end()
+    _add_trimmed(text, start, len(text), out)
+    return out
+
+
+def find_sentences(text: str) -> list[Sentence]:
+    """Sentences in text order, each inside one paragraph."""
+    out: list[Sentence] = []
+    for p_index, para in enumerate(find_paragraphs(text)):
+        for line_start, line_end in _lines(text, para.start, para.end):
+            heading = not re.search(r"[.!?…:;\"'”’)]\s*$", text[line_start:line_end])
+            start = line_start
+            for m in _END.finditer(text, line_start, line_end):
+                if _is_abbreviation(text, start, m.start()):
+                    continue
+                _add_sentence(text, start, m.end(), p_index, False, out)
+                start = m.end()
+            _add_sentence(text, start, line_end, p_index, heading, out)
+    return out
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a paragraph at line breaks that end a sentence; join hard-wrapped lines."""
+    pieces: list[tuple[int, int]] = []
+    breaks = list(_LINEBREAK.finditer(text, start, end))
+    wrapped = _hard_wrapped(text, start, breaks)
+    cur = start
+    line_start = start
+    for m in breaks:
+        before = text[max(cur, m.start() - 12) : m.start()]
+        after = text[m.end() : m.end() + 1]
+        long_line = m.start() - line_start >= _WRAP_MIN_LINE
+        line_start = m.end()
+        if after.islower() or _RUNS_ON_BEFORE.search(before) or (wrapped and long_line and not _TERMINAL.search(before)):
+            continue  # a hard wrap: the sentence runs on
+        pieces.append((cur, m.start()))
+        cur = m.end()
+    pieces.append((cur, end))
+    return pieces
+
+
+def _hard_wrapped(text: str, start: int, breaks: list[re.Match[str]]) -> bool:
+    """Most lines long and without terminal punctuation: a block wrapped at a fixed width."""
+    if len(breaks) < 3:
+        return False
+    wraps, prev = 0, start
+    for m in breaks:
+        if m.start() - prev >= _WRAP_MIN_LINE and not _TERMINAL.search(text, max(prev, m.start() - 3), m.start()):
+            wraps += 1
+        prev = m.end()
+    return wraps >= 0.6 * len(breaks)
+
+
+def _is_abbreviation(text: str, start: int, dot: int) -> bool:
+    if text[dot] != ".":
+        return False
+    m = _WORD_BEFORE.search(text, max(start, dot - 12), dot)
+    if not m:
+        return False
+    word = m.group(1).lower().strip(".")
+    if word in _ABBREV:
+        return True
+    # Initials ("Kim J. Un", "U.S.") but not a one-letter sentence end after a number.
+    return len(word) == 1 and word.isalpha() and text[m.start(1)].isupper()
+
+
+def _add_trimmed(text: str, start: int, end: int, out: list[Span]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        out.append(Span(start, end, text[start:end]))
+
+
+def _add_sentence(text: str, start: int, end: int, paragraph: int, heading: bool, out: list[Sentence]) -> None:
+    spans: list[Span] = []
+    _add_trimmed(text, start, end, spans)
+    if spans:
+        rule = "heading" if heading else "punctuation"
+        out.append(Sentence(spans[0], paragraph, len(out), heading, Why(COMPONENT, rule)))

@@ -1,0 +1,371 @@
+"""Violation-type triggers from the taxonomy lexicon, each with how firmly it is stated.
+
+`find_triggers` is pure: it returns every trigger with its span, the lexicon entry that matched
+(the rule in its Why) and a modality — asserted, hedged ("rumours that…", "could face"),
+negated ("no evidence of", "was not executed") or generic (habitual statements, "usually").
+Which triggers become incidents is the incident assembler's decision, not this module's.
+
+The lexicon lives in data/taxonomy.toml (types, triggers) and data/lexicons/modality.toml (cues);
+both are compiled once into combined regular expressions, so a document is scanned a fixed
+number of times whatever the size of the lexicon.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from rightsledger.errors import DataFileError
+from rightsledger.extract.sentences import Sentence, find_sentences
+from rightsledger.model import VIOLATION_TYPES, Span, Why
+from rightsledger.resources import data_file, load_toml
+
+log = logging.getLogger(__name__)
+
+COMPONENT = "triggers.v1"
+TRIGGER_KINDS = ("events", "nouns", "reasons", "links")
+# Kinds that can anchor an incident; the others only add a type to an anchored incident.
+ANCHOR_KINDS = frozenset({"events", "nouns"})
+MODALITY_CLASSES = ("negated", "hedged", "generic")
+# A participle right before a plural noun describes people ("expelled families", "the detained
+# people"), it does not report an act: it counts as an event noun, anchoring only with support.
+_ADJECTIVAL = re.compile(
+    r"\s+(?:families|households|people|persons|men|women|children|prisoners|defectors|refugees|workers|"
+    r"residents|citizens|relatives|traders|students)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ViolationType:
+    code: str
+    label: str
+    description: str
+    triggers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> regex fragments
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    types: dict[str, ViolationType]
+
+    def codes(self) -> list[str]:
+        return list(self.types)
+
+
+@dataclass(slots=True)
+class Trigger:
+    code: str
+    kind: str  # events | nouns | reasons | links (see data/taxonomy.toml)
+    span: Span
+    sentence: int  # index into the document's sentences
+    modality: str = "asserted"  # asserted | hedged | negated | generic
+    cue: Span | None = None  # the words that made it hedged/negated/generic
+    why: Why | None = None
+
+    @property
+    def anchors(self) -> bool:
+        return self.kind in ANCHOR_KINDS
+
+
+def load_taxonomy(extra: Path | None = None) -> Taxonomy:
+    """The packaged taxonomy, with a user file's types and triggers merged on top."""
+    if extra is None:
+        return _packaged_taxonomy()
+    return _merge(_packaged_taxonomy(), load_toml(Path(extra)), str(extra))
+
+
+@lru_cache(maxsize=1)
+def _packaged_taxonomy() -> Taxonomy:
+    return _merge(Taxonomy({}), load_toml(data_file("taxonomy.toml")), "taxonomy.toml")
+
+
+def _merge(base: Taxonomy, raw: dict[str, Any], source: str) -> Taxonomy:
+    types = dict(base.types)
+    for code, entry in (raw.get("types") or {}).items():
+        if not isinstance(entry, dict):
+            raise DataFileError(f"{source}: [types.{code}] must be a table", hint="see data/taxonomy.toml")
+        old = types.get(code)
+        triggers = {k: tuple(old.triggers.get(k, ())) if old else () for k in TRIGGER_KINDS}
+        for kind in TRIGGER_KINDS:
+            added = entry.get(kind, [])
+            if not isinstance(added, list) or not all(isinstance(x, str) for x in added):
+                raise DataFileError(f"{source}: types.{code}.{kind} must be a list of strings")
+            for pattern in added:
+                _check_pattern(pattern, f"{source}: types.{code}.{kind}")
+            triggers[kind] = triggers[kind] + tuple(p for p in added if p not in triggers[kind])
+        label = entry.get("label") or (old.label if old else code.replace("_", " ").capitalize())
+        description = entry.get("description") or (old.description if old else "")
+        types[code] = ViolationType(code, label, description, triggers)
+    unknown = [c for c in types if c not in VIOLATION_TYPES]
+    if unknown:
+        log.info("taxonomy %s adds types beyond the default set: %s", source, ", ".join(unknown))
+    return Taxonomy(types)
+
+
+def _check_pattern(pattern: str, where: str) -> None:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise DataFileError(f"{where}: bad pattern {pattern!r}: {exc}", hint="fix the regular expression") from exc
+    if compiled.groups:
+        raise DataFileError(f"{where}: pattern {pattern!r} has a capturing group", hint="write (?:...) instead of (...)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    code: str
+    kind: str
+    pattern: str
+
+
+class _Alternation:
+    """Many regex fragments compiled into one pattern; `fragment(m)` says which one matched.
+
+    Fragments are bucketed by the characters they can start with and each bucket is guarded
+    by a lookahead, so at a word start the engine only tries the fragments that can match
+    there: a few hundred triggers cost about as much as a dozen.
+    """
+
+    def __init__(self, fragments: list[str]) -> None:
+        # Longer fragments first: Python's alternation takes the first that matches, and the
+        # longer phrase ("beaten to death") should win over its prefix ("beaten").
+        self.fragments = sorted(dict.fromkeys(fragments), key=lambda f: (-len(f), f))
+        buckets: dict[str, list[int]] = {}
+        anywhere: list[int] = []
+        for i, f in enumerate(self.fragments):
+            firsts = _first_chars(f)
+            if firsts is None:
+                anywhere.append(i)
+            for c in firsts or ():
+                buckets.setdefault(c, []).append(i)
+        self._group_fragment: list[int] = [-1]  # group index -> fragment index
+        branches = []
+        for chars, members in _merge_buckets(buckets):
+            alts = "|".join(self._group(i) for i in members)
+            branches.append(f"(?=[{re.escape(chars)}])(?:{alts})")
+        if anywhere:
+            branches.append("|".join(self._group(i) for i in anywhere))
+        body = "|".join(branches)
+        self.regex = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE) if body else None
+
+    def _group(self, i: int) -> str:
+        self._group_fragment.append(i)
+        return f"({self.fragments[i]})"
+
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None):
+        if self.regex is None:
+            return iter(())
+        return self.regex.finditer(text, pos, len(text) if endpos is None else endpos)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.regex.search(text) if self.regex is not None else None
+
+    def fragment(self, m: re.Match[str]) -> str:
+        return self.fragments[self._group_fragment[m.lastindex or 0]]
+
+
+def _merge_buckets(buckets: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
+    """Characters with the same fragments share one branch (a/A, or letters of one fragment)."""
+    by_members: dict[tuple[int, ...], str] = {}
+    for c, members in sorted(buckets.items()):
+        key = tuple(sorted(set(members)))
+        by_members[key] = by_members.get(key, "") + c + (c.upper() if c.upper() != c else "")
+    return [(chars, list(members)) for members, chars in by_members.items()]
+
+
+def _first_chars(fragment: str) -> set[str] | None:
+    """Lower-case characters a fragment can start with, or None when that is not known."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre  # type: ignore[attr-defined]
+
+    def seq(items) -> tuple[set[str] | None, bool]:
+        out: set[str] = set()
+        for op, av in items:
+            first, nullable = item(op, av)
+            if first is None:
+                return None, False
+            out |= first
+            if not nullable:
+                return out, False
+        return out, True
+
+    def item(op, av) -> tuple[set[str] | None, bool]:
+        if op is c.LITERAL:
+            return {chr(av).lower()}, False
+        if op is c.IN:
+            chars: set[str] = set()
+            for iop, iav in av:
+                if iop is c.LITERAL:
+                    chars.add(chr(iav).lower())
+                elif iop is c.RANGE and iav[1] - iav[0] < 64:
+                    chars |= {chr(x).lower() for x in range(iav[0], iav[1] + 1)}
+                else:
+                    return None, False
+            return chars, False
+        if op is c.SUBPATTERN:
+            return seq(av[3])
+        if op is c.BRANCH:
+            out: set[str] = set()
+            nullable = False
+            for branch in av[1]:
+                first, n = seq(branch)
+                if first is None:
+                    return None, False
+                out |= first
+                nullable = nullable or n
+            return out, nullable
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            first, n = seq(av[2])
+            return first, n or av[0] == 0
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            return set(), True
+        return None, False
+
+    try:
+        first, nullable = seq(sre.parse(fragment))
+    except Exception:  # an unusual construct: fall back to trying it everywhere
+        return None
+    return None if first is None or nullable else first
+
+
+@dataclass(frozen=True, slots=True)
+class ModalityCues:
+    windows: dict[str, int]
+    before: dict[str, _Alternation]
+    after: dict[str, _Alternation]
+    retraction: _Alternation
+    retraction_types: frozenset[str]
+
+
+@lru_cache(maxsize=1)
+def load_modality() -> ModalityCues:
+    raw = load_toml(data_file("lexicons", "modality.toml"))
+    windows = {"negated_before": 32, "window_before": 90, "window_after": 60, **raw.get("windows", {})}
+    before, after = {}, {}
+    for cls in MODALITY_CLASSES:
+        section = raw.get(cls, {})
+        for pattern in section.get("before", []) + section.get("after", []):
+            _check_pattern(pattern, f"modality.toml [{cls}]")
+        # Anchored at the end (before) or start (after) of the window: the cue must sit next to
+        # the trigger's clause, not anywhere in it.
+        before[cls] = _Alternation(section.get("before", []))
+        after[cls] = _Alternation(section.get("after", []))
+    retraction = raw.get("retraction", {})
+    return ModalityCues(windows, before, after, _Alternation(retraction.get("cues", [])),
+                        frozenset(retraction.get("types", [])))
+
+
+class TriggerFinder:
+    """The taxonomy and modality lexicons compiled for scanning many documents."""
+
+    def __init__(self, taxonomy: Taxonomy | None = None, modality: ModalityCues | None = None) -> None:
+        self.taxonomy = taxonomy or load_taxonomy()
+        self.modality = modality or load_modality()
+        anchors: dict[str, list[_Entry]] = {}
+        context: dict[str, list[_Entry]] = {}
+        for vt in self.taxonomy.types.values():
+            for kind, patterns in vt.triggers.items():
+                target = anchors if kind in ANCHOR_KINDS else context
+                for p in patterns:
+                    target.setdefault(p, []).append(_Entry(vt.code, kind, p))
+        self._anchor_entries = anchors
+        self._context_entries = context
+        self._anchors = _Alternation(list(anchors))
+        self._context = _Alternation(list(context))
+
+    def find(self, text: str, sentences: list[Sentence] | None = None) -> list[Trigger]:
+        if sentences is None:
+            sentences = find_sentences(text)
+        starts = [s.span.start for s in sentences]
+        out: list[Trigger] = []
+        for alternation, entries in ((self._anchors, self._anchor_entries), (self._context, self._context_entries)):
+            for m in alternation.finditer(text):
+                si = bisect.bisect_right(starts, m.start()) - 1
+                if si < 0 or m.start() >= sentences[si].span.end:
+                    continue  # outside every sentence (whitespace between blocks)
+                fragment = alternation.fragment(m)
+                span = Span(m.start(), m.end(), m.group(0))
+                adjectival = _ADJECTIVAL.match(text, m.end()) is not None
+                for e in entries[fragment]:
+                    kind, detail = e.kind, f"matched {m.group(0)!r}"
+                    if kind == "events" and adjectival:
+                        kind, detail = "nouns", detail + " (a participle describing people)"
+                    why = Why(COMPONENT, f"{e.code}/{e.kind}:{e.pattern}", detail)
+                    out.append(Trigger(e.code, kind, span, si, why=why))
+        out.sort(key=lambda t: (t.span.start, t.code))
+        self._set_modality(text, sentences, out)
+        return out
+
+    def _set_modality(self, text: str, sentences: list[Sentence], triggers: list[Trigger]) -> None:
+        cues = self.modality
+        for t in triggers:
+            cls, cue = span_modality(text, sentences[t.sentence].span, t.span, cues)
+            if cue is not None:
+                t.modality, t.cue = cls, cue
+                t.why = Why(COMPONENT, t.why.rule if t.why else "", f"{cls}: cue {cue.text!r}")
+        retraction = cues.retraction.search(text) if cues.retraction_types else None
+        if retraction is not None:
+            cue = Span(retraction.start(), retraction.end(), retraction.group(0))
+            for t in triggers:
+                if t.code in cues.retraction_types and t.modality == "asserted":
+                    t.modality, t.cue = "hedged", cue
+                    t.why = Why(COMPONENT, t.why.rule if t.why else "", f"hedged: the report says {cue.text!r}")
+
+
+def span_modality(text: str, sentence: Span, span: Span, cues: ModalityCues | None = None) -> tuple[str, Span | None]:
+    """How firmly the words at `span` are stated: ("asserted", None) or (class, the cue)."""
+    cues = cues or load_modality()
+    w = cues.windows
+    left = _clause_left(text, max(sentence.start, span.start - w["window_before"]), span.start)
+    right = _clause_right(text, span.end, min(sentence.end, span.end + w["window_after"]))
+    for cls in MODALITY_CLASSES:
+        lo = max(left, span.start - w["negated_before"]) if cls == "negated" else left
+        cue = _last_match(cues.before[cls], text, lo, span.start) or _first_match(cues.after[cls], text, span.end, right)
+        if cue is not None:
+            return cls, cue
+    return "asserted", None
+
+
+_CLAUSE_STOP = re.compile(r"[;:“”\"]|\s[–—]\s|\(|\)")
+
+
+def _clause_left(text: str, lo: int, hi: int) -> int:
+    last = lo
+    for m in _CLAUSE_STOP.finditer(text, lo, hi):
+        last = m.end()
+    return last
+
+
+def _clause_right(text: str, lo: int, hi: int) -> int:
+    m = re.compile(r"[,;:“”\"]|\s[–—]\s|\(").search(text, lo, hi)
+    return m.start() if m else hi
+
+
+def _last_match(alt: _Alternation, text: str, lo: int, hi: int) -> Span | None:
+    if alt.regex is None or hi <= lo:
+        return None
+    found = None
+    for m in alt.finditer(text, lo, hi):
+        found = m
+    return Span(found.start(), found.end(), found.group(0)) if found else None
+
+
+def _first_match(alt: _Alternation, text: str, lo: int, hi: int) -> Span | None:
+    if alt.regex is None or hi <= lo:
+        return None
+    m = alt.regex.search(text, lo, hi)
+    return Span(m.start(), m.end(), m.group(0)) if m else None
+
+
+@lru_cache(maxsize=1)
+def default_finder() -> TriggerFinder:
+    return TriggerFinder()
+
+
+def find_triggers(text: str, sentences: list[Sentence] | None = None,
+                  finder: TriggerFinder | None = None) -> list[Trigger]:
+    """Every violation-type trigger in `text`, in text order, with its modality."""
+    return (finder or default_finder()).find(text, sentences)

@@ -1,0 +1,100 @@
+"""Where the linker finds candidates: a small protocol the ledger's store implements.
+
+The linker never scans the ledger. It writes *keys* for each document (MinHash bands,
+sampled shingles, quotation hashes, incident blocking keys) and later asks which documents
+share keys with a new one. A store implements this with one table (kind, key, document_id)
+indexed on (kind, key); `InMemoryIndex` is the reference implementation used by batch runs
+and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
+
+from rightsledger.model import Document
+
+# Kinds of keys the linker writes (the store may keep them in one table).
+KEY_KINDS = ("lsh", "shingle", "quote", "block", "blockq", "dupgroup", "case")
+
+
+@runtime_checkable
+class CandidateIndex(Protocol):
+    """Candidate lookup for linking; implemented by the store and by `InMemoryIndex`."""
+
+    def add_keys(self, kind: str, document_id: str, keys: Iterable[str]) -> None:
+        """Record that `document_id` carries `keys` of `kind` (idempotent; replaces earlier keys of that kind)."""
+
+    def lookup(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
+        """Documents carrying any of `keys` of `kind`, each with the number of keys shared."""
+
+    def documents(self, ids: Iterable[str]) -> list[Document]:
+        """The documents with these ids (with incidents), in the order asked; unknown ids are skipped."""
+
+
+class InMemoryIndex:
+    """A dict-backed `CandidateIndex` that also holds the documents themselves.
+
+    Keys are kept as Python hashes (this index lives in one process) and document ids as
+    small integers, so a ledger of 100,000 reports stays within a few hundred megabytes.
+    """
+
+    def __init__(self, documents: Iterable[Document] = ()) -> None:
+        self._ids: list[str] = []
+        self._num: dict[str, int] = {}
+        self._docs: dict[str, Document] = {}
+        self._keys: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._post: dict[str, dict[int, list[int]]] = {k: {} for k in KEY_KINDS}
+        for d in documents:
+            self.put(d)
+
+    def put(self, doc: Document) -> None:
+        """Hold (or replace) a document so `documents()` can return it."""
+        self._docs[doc.id] = doc
+        self._number(doc.id)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._docs
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def all_documents(self) -> list[Document]:
+        return list(self._docs.values())
+
+    def _number(self, doc_id: str) -> int:
+        n = self._num.get(doc_id)
+        if n is None:
+            n = self._num[doc_id] = len(self._ids)
+            self._ids.append(doc_id)
+        return n
+
+    def add_keys(self, kind: str, document_id: str, keys: Iterable[str]) -> None:
+        post = self._post.setdefault(kind, {})
+        n = self._number(document_id)
+        for k in self._keys.pop((kind, n), ()):
+            lst = post.get(k)
+            if lst and n in lst:
+                lst.remove(n)
+        new = tuple(sorted({hash(k) for k in keys}))
+        if new:
+            self._keys[(kind, n)] = new
+        for k in new:
+            lst = post.get(k)
+            if lst is None:
+                post[k] = [n]
+            else:
+                lst.append(n)
+
+    def lookup(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
+        post = self._post.get(kind)
+        if not post:
+            return {}
+        counts: dict[int, int] = {}
+        for k in {hash(k) for k in keys}:
+            for n in post.get(k, ()):
+                counts[n] = counts.get(n, 0) + 1
+        return {self._ids[n]: c for n, c in counts.items()}
+
+    def documents(self, ids: Iterable[str]) -> list[Document]:
+        return [self._docs[i] for i in ids if i in self._docs]

@@ -1,0 +1,397 @@
+"""The linking run: documents in, duplicate_of / case_id / cases out.
+
+`Linker.add(documents)` links new documents against everything the `CandidateIndex` already
+holds: it writes their keys, finds their copies (and the copy groups they join), scores them
+against their blocking candidates, then re-clusters the new documents together with the
+reports they link to and every member of those reports' cases. `link(documents)` is the same
+run from an empty index. A batch added later lands in the same cases as in a full run except
+when its evidence would now allow a merge an earlier run refused between two old reports
+outside its reach; `rightsledger link` (a full run) settles those.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rightsledger.link import duplicates
+from rightsledger.link.cases import (
+    PairScore,
+    Profile,
+    block_keys,
+    case_id,
+    cluster,
+    match_documents,
+    profiles_of,
+    veto_reason,
+)
+from rightsledger.link.citations import citation_link
+from rightsledger.link.evidence import COMPONENT, DocLink
+from rightsledger.link.independence import Member, assess
+from rightsledger.link.index import CandidateIndex, InMemoryIndex
+from rightsledger.link.settings import LinkSettings, load_settings
+from rightsledger.link.shared_quotes import quote_keys, shared_quotes
+from rightsledger.model import Document, Incident
+
+log = logging.getLogger(__name__)
+
+Ref = tuple[str, str]  # (document id, incident id)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Analysts' decisions, re-applied on every run: `merge` pairs always share a case, `split`
+    pairs never do. The ledger turns "merge case A into B" into one merge pair and "take report
+    D out of case C" into split pairs between D's incidents and the other members."""
+
+    merge: tuple[tuple[Ref, Ref], ...] = ()
+    split: tuple[tuple[Ref, Ref], ...] = ()
+
+    def forbidden(self, a: Ref, b: Ref) -> bool:
+        return (a, b) in self._split or (b, a) in self._split
+
+    @property
+    def _split(self) -> frozenset[tuple[Ref, Ref]]:
+        return frozenset(self.split)
+
+    def partners(self, doc_id: str) -> set[str]:
+        return {y[0] for x, y in self.merge if x[0] == doc_id} | {x[0] for x, y in self.merge if y[0] == doc_id}
+
+
+@dataclass(slots=True)
+class Case:
+    """One real-world event and the reports of it, with why they were grouped."""
+
+    id: str
+    status: str
+    types: list[str]
+    incident_ids: list[str]
+    members: list[Member]
+    independent_origins: list[str]
+    conflicts: list[dict[str, Any]]
+    facts: dict[str, dict[str, list[str]]]
+    links: list[DocLink] = field(default_factory=list)
+    reasons: list[PairScore] = field(default_factory=list)
+    refused: list[tuple[PairScore, str]] = field(default_factory=list)
+
+    @property
+    def document_urls(self) -> list[str]:
+        return sorted({m.url for m in self.members if m.url})
+
+    def to_json(self) -> dict[str, Any]:
+        """The `rightsledger cases --json` object; `explain()` adds the evidence for `case ID`."""
+        return {
+            "id": self.id,
+            "case_id": self.id,
+            "status": self.status,
+            "types": list(self.types),
+            "incident_ids": list(self.incident_ids),
+            "document_ids": [m.document_id for m in self.members],
+            "document_urls": self.document_urls,
+            "independent_origins": list(self.independent_origins),
+            "origin_count": len(self.independent_origins),
+            "members": [m.to_json() for m in self.members],
+            "conflicts": list(self.conflicts),
+        }
+
+    def explain(self) -> dict[str, Any]:
+        return {
+            **self.to_json(),
+            "component": COMPONENT,
+            "facts": self.facts,
+            "links": [lk.to_json() for lk in self.links],
+            "reasons": [r.to_json() for r in self.reasons],
+            "refused": [{**r.to_json(), "why": why} for r, why in self.refused],
+        }
+
+
+@dataclass(slots=True)
+class LinkResult:
+    """What a run decided, for the ledger to store. Only documents and cases the run touched
+    appear; `retired` lists case ids that no longer exist (merged into another)."""
+
+    duplicate_of: dict[str, str | None] = field(default_factory=dict)
+    case_of: dict[str, str | None] = field(default_factory=dict)  # incident id -> case id
+    cases: list[Case] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    links: list[DocLink] = field(default_factory=list)
+
+    def case(self, cid: str) -> Case:
+        for c in self.cases:
+            if c.id == cid:
+                return c
+        raise KeyError(cid)
+
+    def apply(self, documents: Iterable[Document]) -> None:
+        """Write `duplicate_of` and `case_id` onto these documents (the only mutation)."""
+        for doc in documents:
+            if doc.id in self.duplicate_of:
+                doc.duplicate_of = self.duplicate_of[doc.id]
+            for inc in doc.incidents:
+                if inc.id in self.case_of:
+                    inc.case_id = self.case_of[inc.id]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [c.to_json() for c in self.cases]
+
+
+class Linker:
+    """Links documents incrementally against a `CandidateIndex` (in memory unless given).
+
+    Documents passed to `add()` must be retrievable from the index by `documents()` (the store
+    has them once ingested; `InMemoryIndex` is given them here)."""
+
+    def __init__(self, index: CandidateIndex | None = None, settings: LinkSettings | None = None, overrides: Overrides | None = None) -> None:
+        self.index: CandidateIndex = index if index is not None else InMemoryIndex()
+        self.settings = settings or load_settings()
+        self.overrides = overrides or Overrides()
+
+    # ------------------------------------------------------------ public
+
+    def add(self, documents: Sequence[Document]) -> LinkResult:
+        docs = sorted({d.id: d for d in documents}.values(), key=lambda d: d.id)
+        if isinstance(self.index, InMemoryIndex):
+            for d in docs:
+                self.index.put(d)
+        run = _Run(self, docs)
+        result = run.execute()
+        if isinstance(self.index, InMemoryIndex):
+            touched = set(result.duplicate_of) | {m.document_id for c in result.cases for m in c.members} | {d.id for d in docs}
+            result.apply(self.index.documents(sorted(touched)))
+        return result
+
+
+class _Run:
+    """State of one `Linker.add` call: caches live only as long as the run."""
+
+    def __init__(self, linker: Linker, docs: list[Document]) -> None:
+        self.index = linker.index
+        self.s = linker.settings
+        self.overrides = linker.overrides
+        self.new = docs
+        self.docs: dict[str, Document] = {d.id: d for d in docs}
+        self.profiles: dict[str, list[Profile]] = {}
+        self.quotes: dict[str, dict[str, str]] = {}
+        self.group: dict[str, str] = {}  # document -> its duplicate group's original
+        self.edges: list[PairScore] = []
+
+    # ------------------------------------------------------------ caches
+
+    def doc(self, doc_id: str) -> Document:
+        d = self.docs.get(doc_id)
+        if d is None:
+            found = self.index.documents([doc_id])
+            if not found:
+                raise KeyError(f"document {doc_id} is in the link index but not in the ledger")
+            d = self.docs[doc_id] = found[0]
+        return d
+
+    def fetch(self, ids: Iterable[str]) -> None:
+        missing = sorted(i for i in set(ids) if i not in self.docs)
+        for d in self.index.documents(missing):
+            self.docs[d.id] = d
+
+    def prof(self, doc_id: str) -> list[Profile]:
+        p = self.profiles.get(doc_id)
+        if p is None:
+            p = self.profiles[doc_id] = profiles_of(self.doc(doc_id))
+        return p
+
+    def qkeys(self, doc_id: str) -> dict[str, str]:
+        q = self.quotes.get(doc_id)
+        if q is None:
+            q = self.quotes[doc_id] = quote_keys(self.doc(doc_id), self.s)
+        return q
+
+    def root(self, doc_id: str) -> str:
+        r = self.group.get(doc_id)
+        if r is None:
+            r = self.doc(doc_id).duplicate_of or doc_id
+        return r
+
+    def doc_links(self, a: str, b: str) -> list[DocLink]:
+        """Duplicate, quotation and citation links between two documents (cheap: keys are cached)."""
+        da, db = (self.doc(a), self.doc(b)) if a < b else (self.doc(b), self.doc(a))
+        found = []
+        if self.root(da.id) == self.root(db.id):
+            first, second = sorted((da, db), key=duplicates.order)
+            found.append(DocLink("duplicate", second.id, first.id, 1.0, "copies of one text"))
+        if not self.qkeys(da.id).keys().isdisjoint(self.qkeys(db.id)):
+            q = shared_quotes(da, db, self.s)
+            if q:
+                found.append(q)
+        c = citation_link(da, db)
+        if c:
+            found.append(c)
+        return found
+
+    # ------------------------------------------------------------ steps
+
+    def execute(self) -> LinkResult:
+        fps = self.register()
+        result = LinkResult()
+        result.duplicate_of = self.find_duplicates(fps)
+        region = self.region()
+        self.make_cases(region, result)
+        return result
+
+    def register(self) -> dict[str, duplicates.Fingerprint]:
+        fps = {}
+        for d in self.new:
+            fp = fps[d.id] = duplicates.fingerprint(d.text, self.s)
+            for kind, keys in duplicates.index_keys(fp).items():
+                self.index.add_keys(kind, d.id, keys)
+            self.index.add_keys("quote", d.id, self.qkeys(d.id))
+            reg: set[str] = set()
+            qry: set[str] = set()
+            for p in self.prof(d.id):
+                r, q = block_keys(p, self.s)
+                reg |= r
+                qry |= q
+            self.index.add_keys("block", d.id, reg)
+            self.index.add_keys("blockq", d.id, qry)
+        return fps
+
+    def find_duplicates(self, fps: dict[str, duplicates.Fingerprint]) -> dict[str, str | None]:
+        edges: list[tuple[str, str]] = []
+        members: set[str] = set(fps)
+        for d in self.new:
+            fp = fps[d.id]
+            for c in duplicates.candidates(fp, self.index, self.s, exclude=d.id):
+                if c in fps and c < d.id:
+                    continue  # a pair of new documents is checked once
+                other = fps.get(c) or duplicates.fingerprint(self.doc(c).text, self.s)
+                if duplicates.compare(fp, other, self.s):
+                    edges.append((d.id, c))
+                    if c not in fps:  # an old document brings its whole group along
+                        root = self.doc(c).duplicate_of or c
+                        group = set(self.index.lookup("dupgroup", [root])) | {root, c}
+                        self.fetch(group)
+                        members |= group
+                        edges += [(root, g) for g in group if g != root]
+        for m in members:
+            self.doc(m)
+        dup = {m: None for m in members}
+        dup.update(duplicates.groups(edges, self.docs))
+        for m in sorted(members):
+            root = dup[m] or m
+            self.group[m] = root
+            self.index.add_keys("dupgroup", m, [root])
+        return dup
+
+    def neighbours(self, doc_id: str) -> set[str]:
+        reg: set[str] = set()
+        qry: set[str] = set()
+        for p in self.prof(doc_id):
+            r, q = block_keys(p, self.s)
+            reg |= r
+            qry |= q
+        found = set(self.index.lookup("block", qry)) | set(self.index.lookup("blockq", reg))
+        found |= set(self.index.lookup("quote", self.qkeys(doc_id)))
+        found |= set(self.index.lookup("dupgroup", [self.root(doc_id)]))
+        found |= self.overrides.partners(doc_id)
+        found.discard(doc_id)
+        return found
+
+    def region(self) -> list[str]:
+        """The new documents, the old ones they link to, and every member of those old ones'
+        cases: what must be re-clustered. Pairs are scored once each (new-new, new-old, and
+        old-old inside the region only), so a run costs what its documents touch."""
+        new_ids = {d.id for d in self.new if self.prof(d.id)}
+        expanded: set[str] = set()
+        touched: set[str] = set()
+        for d in sorted(new_ids):
+            expanded.add(d)
+            cands = sorted(self.neighbours(d) - expanded)
+            self.fetch(cands)
+            for e in cands:
+                if self.prof(e) and self.score(d, e) and e not in new_ids:
+                    touched.add(e)
+            touched |= self.overrides.partners(d) - new_ids
+        old = set(touched)
+        cases = {i.case_id for e in touched for i in self.doc(e).incidents if i.case_id}
+        if cases:
+            old |= set(self.index.lookup("case", sorted(cases)))
+        old -= new_ids
+        self.fetch(old)
+        for o in sorted(old):
+            expanded.add(o)
+            for e in sorted((self.neighbours(o) & old) - expanded):
+                if self.prof(e):
+                    self.score(o, e)
+        return sorted(new_ids | {o for o in old if self.prof(o)})
+
+    def score(self, d: str, e: str) -> bool:
+        """Match the incidents of two documents; keep the links found; True when any matched."""
+        matches = match_documents(self.prof(d), self.prof(e), self.doc_links(d, e), self.s)
+        self.edges += matches
+        return bool(matches)
+
+    def make_cases(self, region: list[str], result: LinkResult) -> None:
+        by_ref: dict[Ref, Profile] = {}
+        incidents: dict[Ref, Incident] = {}
+        old_ids: set[str] = set()
+        for d in region:
+            doc = self.doc(d)
+            for inc in doc.incidents:
+                if inc.case_id:
+                    old_ids.add(inc.case_id)
+            for p in self.prof(d):
+                by_ref[p.key] = p
+        for d in region:
+            for inc in self.doc(d).incidents:
+                incidents[(d, inc.id)] = inc
+        for d in self.new:  # incidents that are not facts keep no case
+            for inc in d.incidents:
+                if (d.id, inc.id) not in by_ref:
+                    result.case_of[inc.id] = None
+
+        def vetoed(x: Ref, y: Ref) -> str | None:
+            forbidden = self.overrides.forbidden(x, y)
+            return veto_reason(by_ref[x], by_ref[y], self.doc_links(x[0], y[0]), self.s, forbidden)
+
+        merges = [(a, b) for a, b in self.overrides.merge if a in by_ref and b in by_ref]
+        clustering = cluster(by_ref, self.edges, vetoed, merges)
+        accepted: dict[str, list[PairScore]] = {}
+        where: dict[Ref, str] = {}
+        for comp in clustering.components:
+            cid = case_id(comp)
+            for ref in comp:
+                where[ref] = cid
+        for e in clustering.accepted:
+            accepted.setdefault(where[e.a], []).append(e)
+        refused: dict[str, list[tuple[PairScore, str]]] = {}
+        for e, why in clustering.refused:
+            refused.setdefault(where[e.a], []).append((e, why))
+        all_links: dict[tuple[str, str, str], DocLink] = {}
+        for comp in clustering.components:
+            cid = where[comp[0]]
+            per_doc: dict[str, list[Incident]] = {}
+            for d, i in comp:
+                per_doc.setdefault(d, []).append(incidents[(d, i)])
+                result.case_of[i] = cid
+            docs = sorted(per_doc)
+            links = [lk for i, a in enumerate(docs) for b in docs[i + 1 :] for lk in self.doc_links(a, b)]
+            for lk in links:
+                all_links[(lk.kind, lk.a, lk.b)] = lk
+            dup_of = {d: (self.root(d) if self.root(d) != d else None) for d in docs}
+            a = assess([(self.doc(d), per_doc[d]) for d in docs], links, dup_of)
+            types = sorted({t for incs in per_doc.values() for inc in incs for t in inc.types})
+            result.cases.append(
+                Case(cid, a.status, types, sorted(i for _, i in comp), a.members, a.independent_origins, a.conflicts,
+                     a.facts, links, accepted.get(cid, []), refused.get(cid, []))
+            )
+        for d in region:
+            self.index.add_keys("case", d, sorted({where[(d, p.incident_id)] for p in self.prof(d)}))
+        result.cases.sort(key=lambda c: c.id)
+        result.retired = sorted(old_ids - {c.id for c in result.cases})
+        result.links = [all_links[k] for k in sorted(all_links)]
+        log.debug("linked %d documents: region %d, %d cases", len(self.new), len(region), len(result.cases))
+
+
+def link(documents: Sequence[Document], index: CandidateIndex | None = None, settings: LinkSettings | None = None,
+         overrides: Overrides | None = None) -> LinkResult:
+    """Link a batch of documents (against `index` when given, else among themselves)."""
+    return Linker(index, settings, overrides).add(documents)

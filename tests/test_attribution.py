@@ -1,0 +1,105 @@
+"""Quotes, informants and cited outlets, from tests/cases/attribution.json (invented texts)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rightsledger.extract.attribution import find_citations, find_informants, find_quotes
+from rightsledger.model import SOURCE_KINDS
+from rightsledger.outlets import Outlet, OutletRegistry, load_outlets
+
+CASES = json.loads((Path(__file__).parent / "cases" / "attribution.json").read_text())["cases"]
+
+
+@pytest.fixture(scope="module")
+def registry() -> OutletRegistry:
+    return load_outlets()
+
+
+def _check(case: dict, registry: OutletRegistry) -> list[str]:
+    text, own = case["text"], case.get("own_outlet")
+    problems = []
+    if "informants" in case:
+        found = {a.evidence.text: a for a in find_informants(text, registry=registry, own_outlet=own)}
+        for w in case["informants"]:
+            a = found.get(w["text"])
+            if a is None or a.kind != w["kind"]:
+                problems.append(f"informant {w['text']!r} as {w['kind']}: found {[(k, v.kind) for k, v in found.items()]}")
+            elif "quotes" in w and len(a.quotes) != w["quotes"]:
+                problems.append(f"informant {w['text']!r}: {len(a.quotes)} quotes, want {w['quotes']}")
+    if "quotes" in case:
+        quotes = find_quotes(text)
+        got = {q.span.text: (q.speaker.evidence.text if q.speaker else None) for q in quotes}
+        for w in case["quotes"]:
+            if w["text"] not in got or ("speaker" in w and got[w["text"]] != w["speaker"]):
+                problems.append(f"quote {w['text']!r} by {w.get('speaker')!r}: found {got}")
+        if case.get("only_quotes") and len(quotes) != len(case["quotes"]):
+            problems.append(f"unexpected quotes {got}")
+    if "cites" in case:
+        cites = [c.outlet for c in find_citations(text, registry, own)]
+        missing = [c for c in case["cites"] if c not in cites]
+        if missing or (case.get("only_cites") and len(cites) != len(case["cites"])):
+            problems.append(f"cites {cites}, want {case['cites']}")
+    return problems
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["label"] for c in CASES])
+def test_attribution_case(case, registry):
+    problems = _check(case, registry)
+    if case["expect"] == "fail":
+        assert problems, f"known failure now passes: {case['label']}: set expect to pass"
+    else:
+        assert not problems, problems
+
+
+def test_attribution_tiny_registry_and_own_outlet():
+    reg = OutletRegistry([
+        Outlet("Example Wire", ("example.org",), ("EXW",), "agency"),
+        Outlet("Sample Daily", ("sample.net",), (), "news"),
+    ])
+    text = "A farmer told EXW that the Sample Daily reported the raid."
+    assert [c.outlet for c in find_citations(text, reg, None)] == ["Example Wire", "Sample Daily"]
+    assert [c.outlet for c in find_citations(text, reg, "Sample Daily")] == ["Example Wire"]
+    kinds = {a.kind for a in find_informants(text, registry=reg, own_outlet="Sample Daily")}
+    assert kinds == {"resident", "media"}
+
+
+def test_attribution_every_fact_explained():
+    text = "“Police came at night and took him away,” a resident of Hyesan told Daily NK."
+    reg = load_outlets()
+    for a in find_informants(text, registry=reg):
+        assert a.why is not None and a.why.component == "attribution.v1"
+        assert text[a.evidence.start : a.evidence.end] == a.evidence.text
+    (q,) = find_quotes(text)
+    assert q.span.text == "Police came at night and took him away,"
+    assert q.speaker is not None and q.speaker.kind == "resident"
+    (c,) = find_citations(text, reg, None)
+    assert c.outlet == "Daily NK" and c.why is not None and c.why.rule.startswith("cite.")
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab “”\"\n.,:")) | st.characters(), max_size=300))
+def test_attribution_never_crash(text):
+    reg = load_outlets()
+    for q in find_quotes(text):
+        assert text[q.span.start : q.span.end] == q.span.text
+    for a in find_informants(text, registry=reg):
+        assert a.kind in SOURCE_KINDS
+    for c in find_citations(text, reg, None):
+        assert text[c.evidence.start : c.evidence.end] == c.evidence.text
+
+
+def test_attribution_hostile_input_is_linear():
+    reg = load_outlets()
+    for blob in ["“" * 100_000, "\"a\" " * 50_000, "the source said " * 20_000, "told RFA " * 30_000, "소식통 source, " * 20_000]:
+        t0 = time.perf_counter()
+        find_quotes(blob)
+        find_informants(blob, registry=reg)
+        find_citations(blob, reg, None)
+        assert time.perf_counter() - t0 < 15, blob[:20]

@@ -1,0 +1,88 @@
+"""Date expressions resolved against the publication date, from tests/cases/dates.json (invented texts)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rightsledger.extract.dates import find_dates
+from rightsledger.model import DATE_PRECISIONS
+
+CASES = json.loads((Path(__file__).parent / "cases" / "dates.json").read_text())["cases"]
+
+
+def _check(case: dict) -> list[str]:
+    published = date.fromisoformat(case["published"]) if case.get("published") else None
+    found = find_dates(case["text"], published)
+    by_text = {d.span.text: d for d in found}
+    problems = []
+    for want in case["dates"]:
+        got = by_text.get(want["text"])
+        if got is None:
+            problems.append(f"missing {want['text']!r} (found {sorted(by_text)})")
+            continue
+        for key in ("start", "end", "precision"):
+            if key in want:
+                value = getattr(got.value, key)
+                value = value.isoformat() if isinstance(value, date) else value
+                if value != want[key]:
+                    problems.append(f"{want['text']!r}: {key} {value} != {want[key]}")
+    if case.get("only") and len(found) != len(case["dates"]):
+        problems.append(f"unexpected dates {[d.span.text for d in found]}")
+    return problems
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["label"] for c in CASES])
+def test_dates_case(case):
+    problems = _check(case)
+    if case["expect"] == "fail":
+        assert problems, f"known failure now passes: {case['label']}: set expect to pass"
+    else:
+        assert not problems, problems
+
+
+def test_dates_spans_and_explanations_are_exact():
+    text = "Witnesses said that on the 17th, and again in June, guards beat them."
+    for d in find_dates(text, date(2022, 8, 20)):
+        assert text[d.span.start : d.span.end] == d.span.text == d.value.text
+        assert d.value.evidence == d.span
+        assert d.value.why is not None and d.value.why.component == "dates.v1" and d.value.why.rule
+        assert d.value.precision in DATE_PRECISIONS
+        assert d.relative
+
+
+def test_dates_relative_resolution_uses_only_publication_date():
+    text = "Last month twelve people vanished."
+    a = find_dates(text, date(2010, 3, 5))[0].value
+    b = find_dates(text, date(2021, 1, 9))[0].value
+    assert (a.start, a.end) == (date(2010, 2, 1), date(2010, 2, 28))
+    assert (b.start, b.end) == (date(2020, 12, 1), date(2020, 12, 31))
+    assert find_dates(text, None)[0].value.precision == "unknown"
+
+
+def test_dates_month_names_need_capitals():
+    assert find_dates("More arrests may follow in may.", date(2020, 1, 1)) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=400), st.one_of(st.none(), st.dates(min_value=date(1950, 1, 1), max_value=date(2090, 12, 31))))
+def test_dates_never_crash_and_spans_hold(text, published):
+    for d in find_dates(text, published):
+        assert text[d.span.start : d.span.end] == d.span.text
+        assert (d.value.start is None) == (d.value.precision == "unknown")
+        if d.value.start and d.value.end:
+            assert d.value.start <= d.value.end
+
+
+def test_dates_hostile_input_is_linear():
+    blobs = ["1" * 200_000, ("12 " * 60_000), ("July " * 40_000), ("the 3rd of " * 20_000), "한국어 2020년 7월 " * 10_000]
+    for blob in blobs:
+        t0 = time.perf_counter()
+        find_dates(blob, date(2020, 1, 1))
+        assert time.perf_counter() - t0 < 5, blob[:20]

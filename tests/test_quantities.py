@@ -1,0 +1,92 @@
+"""Victim counts, units and background statistics, from tests/cases/victims.json (invented texts)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rightsledger.extract.numbers import parse_number
+from rightsledger.extract.quantities import find_victims
+from rightsledger.model import VICTIM_UNITS
+
+CASES = json.loads((Path(__file__).parent / "cases" / "victims.json").read_text())["cases"]
+
+
+def _check(case: dict) -> list[str]:
+    found = find_victims(case["text"])
+    by_text = {v.evidence.text: v for v in found}
+    problems = []
+    for want in case["victims"]:
+        got = by_text.get(want["text"])
+        if got is None:
+            problems.append(f"missing {want['text']!r} (found {sorted(by_text)})")
+            continue
+        for key in ("count", "unit", "approximate"):
+            if key in want and getattr(got, key) != want[key]:
+                problems.append(f"{want['text']!r}: {key} {getattr(got, key)} != {want[key]}")
+        if "role" in want and f"role={want['role']}" not in got.why.detail:  # type: ignore[union-attr]
+            problems.append(f"{want['text']!r}: role not {want['role']} ({got.why.detail})")  # type: ignore[union-attr]
+    if case.get("only") and len(found) != len(case["victims"]):
+        problems.append(f"unexpected groups {[v.evidence.text for v in found]}")
+    return problems
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["label"] for c in CASES])
+def test_victims_case(case):
+    problems = _check(case)
+    if case["expect"] == "fail":
+        assert problems, f"known failure now passes: {case['label']}: set expect to pass"
+    else:
+        assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("30", 30), ("1,200", 1200), ("Thirty", 30), ("twenty-one", 21), ("two hundred and five", 205), ("a dozen", 12), ("2.87 million", 2_870_000)],
+)
+def test_victims_numbers_parse(written, value):
+    assert parse_number(written) == value
+
+
+def test_victims_description_and_explanation():
+    text = "In May, 12 families of workers dispatched to Russia were banished from the capital."
+    (v,) = find_victims(text)
+    assert v.description == "12 families of workers dispatched to Russia"
+    assert text[v.evidence.start : v.evidence.end] == v.evidence.text
+    assert v.why is not None and v.why.component == "victims.v1"
+    assert "verb=banished" in v.why.detail and "unit=families" in v.why.detail
+
+
+def test_victims_in_text_order():
+    found = find_victims("Nine men were shot. Later 40 households were moved. Then six women were held.")
+    assert [v.count for v in found] == [9, 40, 6]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=400))
+def test_victims_never_crash_and_spans_hold(text):
+    for v in find_victims(text):
+        assert text[v.evidence.start : v.evidence.end] == v.evidence.text
+        assert v.unit in VICTIM_UNITS
+        assert v.count is None or v.count > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["30", "families", "about", "people", "seven", "men", "and", "a", "woman", "was", "executed", "of", "the", ",", "Camp", "2019", "in", "\n"]), max_size=60))
+def test_victims_word_soup(words):
+    text = " ".join(words)
+    for v in find_victims(text):
+        assert text[v.evidence.start : v.evidence.end] == v.evidence.text
+
+
+def test_victims_hostile_input_is_linear():
+    blobs = ["1 " * 100_000, ("about thirty " * 20_000), ("people " * 50_000), "| 12 | 34 | 56 |\n" * 20_000, "가족 30 families 한국 " * 10_000]
+    for blob in blobs:
+        t0 = time.perf_counter()
+        find_victims(blob)
+        assert time.perf_counter() - t0 < 10, blob[:20]

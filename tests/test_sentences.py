@@ -1,0 +1,62 @@
+"""Sentence and paragraph splitting over invented report text."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rightsledger.extract.sentences import find_paragraphs, find_sentences
+
+
+def texts(text: str) -> list[str]:
+    return [s.span.text for s in find_sentences(text)]
+
+
+def test_sentences_split_on_terminal_punctuation():
+    assert texts("Nine men were arrested. Two were released. Why?") == [
+        "Nine men were arrested.", "Two were released.", "Why?"]
+
+
+def test_sentences_keep_abbreviations_and_initials():
+    out = texts("Mr. Kim left on Jan. 5 with U.S. officials. He returned.")
+    assert out == ["Mr. Kim left on Jan. 5 with U.S. officials.", "He returned."]
+
+
+def test_sentences_quote_ending_in_comma_does_not_split():
+    out = texts("“In May, 12 families were banished,” a resident said. Nothing else is known.")
+    assert out[0].endswith("a resident said.")
+    assert len(out) == 2
+
+
+def test_sentences_heading_lines_stand_alone():
+    sents = find_sentences("Twelve families banished\nMay 3, 2023\n\nTwelve families were banished.")
+    assert [s.span.text for s in sents] == ["Twelve families banished", "May 3, 2023", "Twelve families were banished."]
+    assert sents[0].heading and not sents[2].heading
+    assert [s.paragraph for s in sents] == [0, 0, 1]
+
+
+def test_sentences_join_hard_wrapped_lines():
+    text = ("A report reached the group on the morning of the\n"
+            "fifth, regarding the traders who were arrested by the\n"
+            "Chinese police in Dandong as they were about to cross the\n"
+            "river by boat in the spring.\nNothing more is known.")
+    out = texts(text)
+    assert out[0].startswith("A report reached") and out[0].endswith("in the spring.")
+    assert out[1] == "Nothing more is known."
+
+
+def test_sentences_spans_index_the_text():
+    text = "  One.  Two!\n\n\nThree?  "
+    for s in find_sentences(text):
+        assert text[s.span.start:s.span.end] == s.span.text
+    assert [p.text for p in find_paragraphs(text)] == ["One.  Two!", "Three?"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_sentences_any_text_gives_valid_ordered_spans(text):
+    prev_end = 0
+    for s in find_sentences(text):
+        assert prev_end <= s.span.start < s.span.end <= len(text)
+        assert text[s.span.start:s.span.end] == s.span.text
+        prev_end = s.span.end

@@ -1,0 +1,86 @@
+"""Violation-type triggers and their modality, from tests/cases/triggers.json (invented texts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rightsledger.errors import DataFileError
+from rightsledger.extract.triggers import find_triggers, load_taxonomy, span_modality, TriggerFinder
+from rightsledger.model import VIOLATION_TYPES, Span
+
+CASES = json.loads((Path(__file__).parent / "cases" / "triggers.json").read_text())["cases"]
+
+
+def anchors(text: str) -> set[tuple[str, str]]:
+    return {(t.code, t.modality) for t in find_triggers(text) if t.anchors}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["label"] for c in CASES])
+def test_triggers_case(case):
+    found = anchors(case["text"])
+    ok = all(tuple(x) in found for x in case["types"]) and not any(
+        (code, "asserted") in found for code in case.get("absent", []))
+    if case["expect"] == "fail":
+        assert not ok, f"known failure now passes: {case['label']} — set expect to pass"
+    else:
+        assert ok, f"{case['label']}: found {sorted(found)}"
+
+
+def test_triggers_taxonomy_has_the_thirteen_types_with_labels():
+    tax = load_taxonomy()
+    assert set(VIOLATION_TYPES) <= set(tax.codes())
+    for vt in tax.types.values():
+        assert vt.label and vt.description
+        assert vt.triggers["events"] or vt.triggers["nouns"] or vt.triggers["reasons"]
+
+
+def test_triggers_every_fact_has_span_and_rule():
+    text = "In May, 30 families were banished from Pyongyang for watching South Korean dramas."
+    found = find_triggers(text)
+    assert {t.code for t in found} >= {"forced_relocation", "expression_crackdown"}
+    for t in found:
+        assert text[t.span.start:t.span.end] == t.span.text
+        assert t.why is not None and t.why.component == "triggers.v1" and t.code in t.why.rule
+
+
+def test_triggers_hedge_cue_is_recorded():
+    text = "Officials warned that the families could be expelled."
+    t = next(t for t in find_triggers(text) if t.code == "forced_relocation")
+    assert t.modality == "hedged" and t.cue is not None and t.cue.text.lower() == "could"
+    assert "could" in t.why.detail
+
+
+def test_triggers_cue_in_another_clause_does_not_hedge():
+    text = "Residents may leave only with permits; 40 people were arrested at the market."
+    t = next(t for t in find_triggers(text) if t.code == "arbitrary_detention")
+    assert t.modality == "asserted"
+
+
+def test_triggers_user_taxonomy_adds_type_and_trigger(tmp_path):
+    user = tmp_path / "tax.toml"
+    user.write_text('[types.property_seizure]\nlabel = "Property seizure"\nevents = ["confiscated"]\n'
+                    '[types.killing]\nevents = ["liquidated"]\n')
+    finder = TriggerFinder(load_taxonomy(user))
+    codes = {t.code for t in finder.find("Their houses were confiscated and two guards were liquidated.")}
+    assert codes == {"property_seizure", "killing"}
+    assert "killed" in load_taxonomy(user).types["killing"].triggers["events"]  # packaged triggers kept
+
+
+def test_triggers_bad_user_pattern_is_a_clear_error(tmp_path):
+    user = tmp_path / "tax.toml"
+    user.write_text('[types.killing]\nevents = ["(unclosed"]\n')
+    with pytest.raises(DataFileError, match="bad pattern"):
+        load_taxonomy(user)
+    user.write_text('[types.killing]\nevents = ["(shot) dead"]\n')
+    with pytest.raises(DataFileError, match="capturing group"):
+        load_taxonomy(user)
+
+
+def test_triggers_span_modality_for_any_span():
+    text = "Officials plan to move 300 households next spring."
+    i = text.index("300")
+    cls, cue = span_modality(text, Span(0, len(text), text), Span(i, i + 14, text[i:i + 14]))
+    assert cls == "hedged" and cue is not None
