@@ -96,6 +96,7 @@ def test_fetch_loopback_refused_unless_allowed(server: str) -> None:
     assert item.data == PAGE and item.media_type == "text/html"
     assert item.meta["status"] == 200 and item.meta["final_url"] == f"{server}/page"
     assert item.retrieved_at.tzinfo is not None
+    assert item.meta["peer"] == "127.0.0.1"
     assert Handler.seen_agents[-1] == user_agent()
     assert user_agent().startswith("RightsLedger/") and user_agent().endswith("(+documentation tool)")
 
@@ -191,3 +192,13 @@ def test_fetch_through_iter_items_and_prepare(server: str) -> None:
     # Without allow_private, loopback URLs are item errors, and the batch goes on.
     refused = list(iter_items([], [f"{server}/page"]))
     assert isinstance(refused[0], ItemError) and "--allow-private" in refused[0].reason
+
+
+def test_fetch_checks_the_address_actually_connected(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that resolved to a public address when checked but connects to loopback (DNS
+    rebinding) is still refused: the connected peer is checked before the body is read."""
+    import rightsledger.ingest.fetch as fetch_module
+
+    monkeypatch.setattr(fetch_module, "check_url", lambda url, allow_private=False: "rebinding.example")
+    with pytest.raises(FetchError, match="loopback"):
+        fetch(f"{server}/page")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import rightsledger.extract
+import rightsledger.ingest
 from rightsledger import ledger as lg
 from rightsledger.evidence import digest
 from rightsledger.model import Document, Span
@@ -91,6 +92,20 @@ def test_ledger_extraction_bug_fails_the_item_not_the_batch(ledger, write_report
     assert len(report.ingested) == 2 and len(report.failed) == 1
     assert "extraction failed: ZeroDivisionError: boom" in report.failed[0].reason
     assert len(ledger.documents()) == 2
+
+
+def test_ledger_reading_bug_fails_the_item_not_the_batch(ledger, write_reports, monkeypatch) -> None:
+    real_prepare = rightsledger.ingest.prepare
+
+    def flaky(item):
+        if item.source.endswith("report-0000.txt"):
+            raise ImportError("a missing optional module")
+        return real_prepare(item)
+
+    monkeypatch.setattr(rightsledger.ingest, "prepare", flaky)
+    report = ledger.ingest([write_reports(2)])
+    assert [r.status for r in report.results] == ["failed", "ingested"]
+    assert "reading failed: ImportError" in report.failed[0].reason
 
 
 def test_ledger_span_that_does_not_quote_the_text_is_reported(ledger, write_reports, monkeypatch) -> None:

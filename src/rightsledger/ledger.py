@@ -150,15 +150,28 @@ def span_problems(doc: Document) -> list[str]:
     return problems
 
 
-def _extract(doc: Document) -> Document:
+_BUG_HINT = "this is a bug in RightsLedger; please report it with the input"
+
+
+def _prepare_and_extract(item: ingest.RawItem, doc_id: str) -> tuple[ingest.Prepared, Document]:
+    """Clean text, then extraction; an unexpected exception fails this item, not the batch."""
     try:
-        return extract.extract(doc)
+        prepared = ingest.prepare(item)
     except RightsLedgerError:
         raise
-    except Exception as exc:  # a bug in a component must not stop the batch
-        log.warning("extraction failed for document %s", doc.id, exc_info=True)
-        raise IngestError(f"extraction failed: {type(exc).__name__}: {exc}",
-                          hint="this is a bug in RightsLedger; please report it with the input") from exc
+    except Exception as exc:
+        log.warning("reading failed for %s", item.source, exc_info=True)
+        raise IngestError(f"reading failed: {type(exc).__name__}: {exc}", hint=_BUG_HINT) from exc
+    doc = _document(prepared, doc_id)
+    try:
+        doc = extract.extract(doc)
+    except RightsLedgerError:
+        raise
+    except Exception as exc:
+        log.warning("extraction failed for %s", item.source, exc_info=True)
+        raise IngestError(f"extraction failed: {type(exc).__name__}: {exc}", hint=_BUG_HINT) from exc
+    _own_incident_ids(doc)
+    return prepared, doc
 
 
 def analyse(paths: Sequence[Path], urls: Sequence[str] = (), *, max_bytes: int | None = None,
@@ -169,13 +182,9 @@ def analyse(paths: Sequence[Path], urls: Sequence[str] = (), *, max_bytes: int |
             yield item
             continue
         try:
-            prepared = ingest.prepare(item)
-            doc = _extract(_document(prepared, prepared.sha256[:ID_LENGTH]))
+            yield _prepare_and_extract(item, evidence.digest(item.data)[:ID_LENGTH])[1]
         except IngestError as exc:
             yield ingest.ItemError(item.source, str(exc))
-            continue
-        _own_incident_ids(doc)
-        yield doc
 
 
 def _items(paths: Sequence[Path], urls: Sequence[str], max_bytes: int | None,
@@ -262,11 +271,9 @@ class Ledger:
                 return self._repeat(Repository(conn), item, sha, known)
         # Reading and extraction happen outside the write transaction, so they never hold the lock.
         try:
-            prepared = ingest.prepare(item)
-            doc = _extract(_document(prepared, doc_id))
+            prepared, doc = _prepare_and_extract(item, doc_id)
         except IngestError as exc:
             return ItemResult(item.source, FAILED, sha256=sha, reason=str(exc))
-        _own_incident_ids(doc)
         warnings = span_problems(doc)
         for w in warnings:
             log.warning("%s: %s", item.source, w)

@@ -55,6 +55,7 @@ class AssemblyRules:
     audience_after: re.Pattern[str]
     audience_window: int
     singular_subject: re.Pattern[str]
+    not_people: frozenset[str]
     never_sites: frozenset[str]
     focus_name: str
     focus_code: str
@@ -102,6 +103,7 @@ def load_rules() -> AssemblyRules:
         audience_before=_alt(vic["audience_before"], at_end=True),
         audience_after=_prefix(vic["audience_after"]),
         audience_window=int(vic["audience_window"]),
+        not_people=frozenset(vic.get("not_people_types", [])),
         singular_subject=re.compile(
             r"(?<![\w,])(?:" + "|".join(vic["singular_subject"]) + r")(?: (?:also|was|were|has|had|been|being|later|then|reportedly|allegedly|publicly|secretly|recently|arrested and|and)){1,4} $"),
         never_sites=frozenset(n.lower() for n in p["never_sites"]),
@@ -299,9 +301,23 @@ def _distance(span: Span, anchors: list[Trigger]) -> int:
 
 def _firm(text: str, sentences: Sequence[Sentence], span: Span) -> bool:
     """A count or place stated as it is, not in a clause of threat, plan or rumour."""
-    starts = [s.span.start for s in sentences]
-    i = max(0, bisect.bisect_right(starts, span.start) - 1)
+    i = max(0, bisect.bisect_right(_SentenceStarts(sentences), span.start) - 1)
     return span_modality(text, sentences[i].span, span)[0] == "asserted"
+
+
+class _SentenceStarts(Sequence[int]):
+    """Sentence start offsets as a sequence for bisect, without copying."""
+
+    __slots__ = ("_s",)
+
+    def __init__(self, sentences: Sequence[Sentence]) -> None:
+        self._s = sentences
+
+    def __len__(self) -> int:
+        return len(self._s)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._s[i].span.start
 
 
 def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySentence, dates: _BySentence,
@@ -322,7 +338,8 @@ def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySent
         return None
 
     firm = (lambda span: _firm(text, sentences, span)) if g.modality == "asserted" else (lambda span: True)
-    inc.victims = _victims([v for v in victims.within(ids) if firm(v.evidence)], rules)
+    headings = [sentences[f.sentence].span for f in g.frames if f.heading]
+    inc.victims = _victims([v for v in victims.within(ids) if firm(v.evidence)], rules, headings)
     if not any(v.count is not None for v in inc.victims):
         one = _singular_victim(text, sentences, g, rules)
         if one is not None:
@@ -357,16 +374,26 @@ def _dedupe(items, key):
     return out
 
 
-def _victims(found: list[Victims], rules: AssemblyRules) -> list[Victims]:
+def _victims(found: list[Victims], rules: AssemblyRules, headings: Sequence[Span] = ()) -> list[Victims]:
+    def in_heading(v: Victims) -> bool:
+        return any(h.start <= v.evidence.start < h.end for h in headings)
+
     by_key: dict[Any, Victims] = {}
     for v in found:
         key = _victim_key(v, rules) or ("vague", v.unit, v.description)
         old = by_key.get(key)
         # The same count said twice ("30 families" in the headline, "30 households" in the body):
-        # keep one, preferring an exact figure over an approximate one, then the first.
-        if old is None or (old.approximate and not v.approximate):
+        # keep one, preferring the body's wording to the headline's, an exact figure to an
+        # approximate one, then the first.
+        if old is None or (in_heading(old) and not in_heading(v)) or (old.approximate and not v.approximate):
             by_key[key] = v
     return list(by_key.values())
+
+
+# "<someone> was / has been <trigger>": a singular subject, unless it is "it", "there", "which".
+_SINGULAR_AUX = re.compile(
+    r"(?<![\w-])(?!(?:it|there|this|that|which|what|who)\b)[\w’'-]+ (?:(?:also|later|then|reportedly|allegedly|"
+    r"recently|publicly|secretly|subsequently) )?(?:was|has been|had been) (?:\w+ )?$", re.IGNORECASE)
 
 
 def _singular_victim(text: str, sentences: Sequence[Sentence], g: _Group, rules: AssemblyRules) -> Victims | None:
@@ -374,6 +401,8 @@ def _singular_victim(text: str, sentences: Sequence[Sentence], g: _Group, rules:
         for t in f.anchors:
             lo = max(sentences[f.sentence].span.start, t.span.start - 80)
             m = rules.singular_subject.search(text, lo, t.span.start)
+            if m is None and t.kind == "events" and t.code not in rules.not_people:
+                m = _SINGULAR_AUX.search(text, lo, t.span.start)
             if m is not None:
                 span = Span(m.start(), m.end(), m.group(0))
                 return Victims(1, "persons", span.text.strip(), span, why=Why(

@@ -38,6 +38,7 @@ def is_known_outlet(name: str) -> bool:
     return _registered(name) is not None
 
 
+@lru_cache(maxsize=65536)
 def outlet_key(name: str | None) -> str:
     """A comparison key for outlet names: "RFA", "Radio Free Asia's Korean Service" -> one key."""
     return norm(canonical_outlet(name)) if name else ""

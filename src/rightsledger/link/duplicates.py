@@ -58,12 +58,20 @@ def _bands(threshold: float, num_perm: int) -> tuple[tuple[int, int], ...]:
     return tuple((int(s), int(e)) for s, e in lsh.hashranges)
 
 
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> tuple:
+    """The seeded permutations, drawn once (MinHash draws them again for every text otherwise)."""
+    template = MinHash(num_perm=num_perm, seed=seed, hashfunc=int)
+    return template.permutations, template.scheme
+
+
 def fingerprint(text: str, settings: LinkSettings) -> Fingerprint:
     cfg = settings.duplicates
     sh = shingle_hashes(text, int(cfg["shingle_words"]))
     if not sh:
         return Fingerprint(sh, (), ())
-    mh = MinHash(num_perm=int(cfg["num_perm"]), seed=int(cfg["seed"]), hashfunc=int)
+    perms, scheme = _permutations(int(cfg["num_perm"]), int(cfg["seed"]))
+    mh = MinHash(num_perm=int(cfg["num_perm"]), hashfunc=int, permutations=perms, scheme=scheme)
     mh.update_batch([h & 0xFFFFFFFF for h in sh])
     hv = mh.hashvalues
     bands = tuple(f"{i}:{short_hash(hv[s:e].tobytes().hex())}" for i, (s, e) in enumerate(_bands(float(cfg["lsh_threshold"]), int(cfg["num_perm"]))))
@@ -101,7 +109,9 @@ def candidates(fp: Fingerprint, index: CandidateIndex, settings: LinkSettings, e
     found: dict[str, int] = {}
     for doc_id in index.lookup("lsh", fp.bands):
         found[doc_id] = 1_000_000  # a shared band is as good as it gets
-    need = min(int(cfg["min_shared_samples"]), max(1, len(fp.samples)))
+    # enough shared samples for a copy: a fair share of this text's, or a long shared passage
+    need = min(max(int(cfg["min_shared_samples"]), round(float(cfg["min_sample_share"]) * len(fp.samples))), int(cfg["enough_samples"]))
+    need = min(need, max(1, len(fp.samples)))
     for doc_id, n in index.lookup("shingle", fp.samples).items():
         if n >= need:
             found[doc_id] = max(found.get(doc_id, 0), n)

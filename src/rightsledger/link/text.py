@@ -17,6 +17,8 @@ _SMALL = {"of", "on", "for", "against", "and", "the", "in", "to", "de", "a", "an
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, accents folded, punctuation dropped."""
+    if text.isascii():
+        return _WORD.findall(text.lower())
     folded = unicodedata.normalize("NFKD", text.translate(_QUOTE_CHARS))
     folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
     return _WORD.findall(folded)
