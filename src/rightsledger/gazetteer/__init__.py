@@ -63,6 +63,7 @@ def _approx_km(lat: float, lon: float, p: tuple[float, float]) -> float:
 
 # Which level a bare name most likely means when nothing else says ("Hyesan" is the city, not Hyesan-si).
 _BARE_LEVEL_PRIOR = {"country": 1.2, "city": 0.6, "province": 0.45, "county": 0.4, "village": 0.2, "facility": 0.0}
+_MEMO_LIMIT = 50_000  # names and (entry, name) scores remembered; cleared when full
 _SOURCE_PRIOR = {_ix.SRC_USER: 1.0, _ix.SRC_KP: 0.5, _ix.SRC_COUNTRY: 0.5, _ix.SRC_REGION: 0.3, _ix.SRC_GEONAMES: 0.0}
 
 
@@ -72,7 +73,9 @@ class Gazetteer:
     def __init__(self, idx: _ix.Index) -> None:
         self._idx = idx
         self._cands: dict[int, Candidate] = {}
-        self._country_names = {e[_ix.COUNTRY]: e[_ix.NAME] for e in idx.entries if e[_ix.LEVEL] == "country" and e[_ix.SOURCE] == _ix.SRC_COUNTRY}
+        self._numbers: dict[str, tuple[list[int], list[int]]] = {}  # name as written -> entry_numbers()
+        self._static: dict[tuple[int, bool, str | None, str | None], tuple[float, list[str]]] = {}
+        self._country_names = {e[_ix.COUNTRY]: e[_ix.NAME] for _, e in idx.entries() if e[_ix.LEVEL] == "country" and e[_ix.SOURCE] == _ix.SRC_COUNTRY}
 
     # -- raw access -------------------------------------------------------------------------
     @property
@@ -85,7 +88,7 @@ class Gazetteer:
     def candidate(self, n: int) -> Candidate:
         c = self._cands.get(n)
         if c is None:
-            e = self._idx.entries[n]
+            e = self._idx.entry(n)
             c = Candidate(
                 gazetteer_id=e[_ix.ID], name=e[_ix.NAME], level=e[_ix.LEVEL], lat=e[_ix.LAT], lon=e[_ix.LON],
                 country=e[_ix.COUNTRY], province=e[_ix.PROVINCE], county=e[_ix.COUNTY], population=e[_ix.POPULATION],
@@ -95,21 +98,33 @@ class Gazetteer:
         return c
 
     def get(self, gazetteer_id: str) -> Candidate | None:
-        n = self._idx.by_id.get(gazetteer_id)
+        n = self._idx.number(gazetteer_id)
         return None if n is None else self.candidate(n)
 
     def entry_numbers(self, name: str) -> tuple[list[int], list[int]]:
-        """Entries whose name folds to the same key, and those that only share the Korean spelling key."""
+        """Entries whose name folds to the same key, and those that only share the Korean spelling key.
+
+        Memoised per name as written (the geoparser asks for the same few names over and over);
+        callers must not modify the returned lists."""
+        hit = self._numbers.get(name)
+        if hit is None:
+            if len(self._numbers) >= _MEMO_LIMIT:
+                self._numbers.clear()
+            hit = self._numbers[name] = self._entry_numbers(name)
+        return hit
+
+    def _entry_numbers(self, name: str) -> tuple[list[int], list[int]]:
+        idx = self._idx
         if name.isascii() and name.isalpha():  # one plain word: no suffix to split off
-            exact = list(self._idx.by_fold.get(fold(name), ()))
-            return exact, [n for n in self._idx.by_korean.get(korean_key(name), ()) if n not in exact]
+            exact = list(idx.fold_postings(fold(name)))
+            return exact, [n for n in idx.korean_postings(korean_key(name)) if n not in exact]
         base, hint = split_suffix(name)
         exact: list[int] = []
         for form in (name, base) if hint else (name,):
-            for n in self._idx.by_fold.get(fold(form), ()):
+            for n in idx.fold_postings(fold(form)):
                 if n not in exact:
                     exact.append(n)
-        variant = [n for n in self._idx.by_korean.get(korean_key(base), ()) if n not in exact]
+        variant = [n for n in idx.korean_postings(korean_key(base)) if n not in exact]
         return exact, variant
 
     # -- lookup -----------------------------------------------------------------------------
@@ -136,6 +151,42 @@ class Gazetteer:
         return out
 
     def _score(self, c: Candidate, exact: bool, hint: str | None, ctx: dict[str, Any], name: str | None = None) -> tuple[float, list[str]]:
+        s, why = self._static_score(c, exact, hint, name)
+        why = list(why)
+        focus = ctx.get("country")
+        if focus and c.country == focus:
+            s += 1.5
+            why.append(f"context: country in focus {focus}")
+        within = ctx.get("within") or ()
+        if within:
+            hit = next((w for w in within if w in c.parents or w == c.province or w == c.county), None)
+            if hit:
+                s += 3.0
+                why.append(f"containment: in {hit}")
+            else:
+                s -= 0.5
+        provinces = ctx.get("provinces") or ()
+        if c.province and c.province in provinces and c.level != "province":
+            s += 0.8
+            why.append(f"context: {c.province} named in the text")
+        near = ctx.get("near") or ()
+        if near and c.lat is not None and c.lon is not None:
+            d = min(_approx_km(c.lat, c.lon, p) for p in near)
+            if d < 300:
+                s += 1.0 * (1 - d / 300)
+                why.append(f"context: {d:.0f} km from a place named nearby")
+        if c.population:
+            pop = min(math.log10(c.population + 1) / 7, 1.0)
+            s += pop
+            why.append(f"prior: population {c.population}")
+        return round(s, 3), why
+
+    def _static_score(self, c: Candidate, exact: bool, hint: str | None, name: str | None) -> tuple[float, list[str]]:
+        """The part of the score that does not depend on the document: name form, level, source."""
+        key = (self._idx.number(c.gazetteer_id) if c.source == _ix.SRC_USER else id(c), exact, hint, name)
+        hit = self._static.get(key)
+        if hit is not None and hit[2] is c:
+            return hit[0], hit[1]
         why: list[str] = []
         s = 1.0 if exact else 0.7
         why.append("name: exact" if exact else "name: spelling variant")
@@ -160,32 +211,10 @@ class Gazetteer:
         else:
             s += _BARE_LEVEL_PRIOR.get(c.level, 0.0)
         s += _SOURCE_PRIOR.get(c.source, 0.0)
-        focus = ctx.get("country")
-        if focus and c.country == focus:
-            s += 1.5
-            why.append(f"context: country in focus {focus}")
-        within = ctx.get("within") or ()
-        if within:
-            hit = next((w for w in within if w in c.parents or w == c.province or w == c.county), None)
-            if hit:
-                s += 3.0
-                why.append(f"containment: in {hit}")
-            else:
-                s -= 0.5
-        provinces = ctx.get("provinces") or ()
-        if c.province and c.province in provinces and c.level != "province":
-            s += 0.8
-            why.append(f"context: {c.province} named in the text")
-        near = ctx.get("near") or ()
-        if near and c.lat is not None and c.lon is not None:
-            d = min(_approx_km(c.lat, c.lon, p) for p in near)
-            if d < 300:
-                s += 1.0 * (1 - d / 300)
-                why.append(f"context: {d:.0f} km from a place named nearby")
-        if c.population:
-            s += min(math.log10(c.population + 1) / 7, 1.0)
-            why.append(f"prior: population {c.population}")
-        return round(s, 3), why
+        if len(self._static) >= _MEMO_LIMIT:
+            self._static.clear()
+        self._static[key] = (s, why, c)
+        return s, why
 
     # -- user additions ---------------------------------------------------------------------
     def add_place(self, name: str, *, level: str, lat: float | None = None, lon: float | None = None, country: str | None = None,
