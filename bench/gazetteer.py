@@ -1,6 +1,9 @@
-"""Gazetteer and geoparser benchmark: cold/warm load, lookup time, geoparser time per 3 KB, peak memory.
+"""Gazetteer and geoparser benchmark: cold/warm load time and peak memory, lookup time, geoparser time per 3 KB.
 
     .venv/bin/python bench/gazetteer.py            # uses a temporary cache dir for the cold load
+
+Loads run in fresh processes so their peak RSS is the gazetteer's own (cold: build from the packaged
+sources and write the cache; warm: read the cache). Geoparser times are CPU time per document.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ import sys
 import tempfile
 import time
 
-LOAD = "import time; t=time.perf_counter(); from rightsledger.gazetteer import load_gazetteer; load_gazetteer(); print(time.perf_counter()-t)"
+LOAD = (
+    "import resource, time; t = time.perf_counter(); from rightsledger.gazetteer import load_gazetteer; load_gazetteer(); "
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+)
 
 SENTENCES = [
     "In {month}, {n} families from {city} were banished to {village} village in {county} county, {province}, a source told reporters.",
@@ -46,12 +52,17 @@ def make_doc(rng: random.Random, size: int = 3072) -> str:
     return " ".join(out)[:size]
 
 
+def _load(env: dict[str, str]) -> tuple[float, float]:
+    secs, mb = subprocess.check_output([sys.executable, "-c", LOAD], env=env).split()
+    return float(secs), float(mb)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "XDG_CACHE_HOME": cache}
-        cold = float(subprocess.check_output([sys.executable, "-c", LOAD], env=env))
-        warm = min(float(subprocess.check_output([sys.executable, "-c", LOAD], env=env)) for _ in range(3))
-    print(f"load: cold {cold:.2f} s (build + write cache), warm {warm:.3f} s")
+        env = {**os.environ, "RIGHTSLEDGER_CACHE_DIR": cache}
+        cold, cold_mb = _load(env)
+        warm, warm_mb = min(_load(env) for _ in range(3))
+    print(f"load: cold {cold:.2f} s, peak RSS {cold_mb:.0f} MB (build + write cache); warm {warm:.3f} s, peak RSS {warm_mb:.0f} MB")
 
     from rightsledger.extract.places import find_toponyms
     from rightsledger.gazetteer import load_gazetteer
@@ -65,20 +76,20 @@ def main() -> None:
     for _ in range(reps):
         for nm in names:
             gaz.lookup(nm)
-    print(f"lookup: {(time.perf_counter() - t0) / (reps * len(names)) * 1e6:.1f} µs per name")
+    print(f"lookup: {(time.perf_counter() - t0) / (reps * len(names)) * 1e6:.1f} µs per name (scored, no context)")
 
     rng = random.Random(1)
     docs = [make_doc(rng) for _ in range(300)]
     for d in docs[:20]:
         find_toponyms(d, gaz)
-    times = []
+    times, found = [], 0
     for d in docs:
-        t0 = time.perf_counter()
-        find_toponyms(d, gaz)
-        times.append(time.perf_counter() - t0)
-    print(f"geoparser: {statistics.mean(times) * 1000:.2f} ms mean, {statistics.median(times) * 1000:.2f} ms median per 3 KB document "
-          f"({len(docs)} documents)")
-    print(f"peak memory (this process, warm load + geoparsing): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        t0 = time.process_time()
+        found += len(find_toponyms(d, gaz))
+        times.append(time.process_time() - t0)
+    print(f"geoparser: {statistics.mean(times) * 1000:.2f} ms mean, {statistics.median(times) * 1000:.2f} ms median CPU per 3 KB document "
+          f"({len(docs)} documents, {found / len(docs):.0f} toponyms each)")
+    print(f"peak RSS (this process, warm load + geoparsing): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def test_examples_original_banishment_report_every_fact(docs):
     assert places["Haewol"].level == places["Soksan"].level == "village"
     assert places["Haewol"].role == places["Kangryong"].role == places["Yonsan"].role == "destination"
     assert places["Ongjin"].level == "county" and places["Ongjin"].lat is not None
-    assert {a.kind for a in main.perpetrators} == {"state_security", "authorities"}
+    # "the authorities" beside the named state security organ is that organ, not a second perpetrator
+    assert {a.kind for a in main.perpetrators} == {"state_security"}
     assert {(a.kind, a.name) for a in main.sources} >= {("official", "an official in Pyongyang")}
     assert doc.cites == []  # its own outlet is not a citation
     assert all(a.kind != "media" for i in incs for a in i.sources)

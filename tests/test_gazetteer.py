@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -111,12 +112,90 @@ def test_gazetteer_user_additions_bad_file(tmp_path: Path) -> None:
         load_gazetteer(bad)
 
 
-def test_gazetteer_cache_unwritable_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture()
+def small_index(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """build_index replaced by a tiny real index (no GeoNames), counting builds."""
+    calls: list[int] = []
+    towns = gindex._Towns(base=1)
+    towns.append(1871859, "Testtown", 38.5, 125.5, 1200, "KR")
+    towns.freeze()
+    rich = {0: ("country:KP", "North Korea", "country", 40.3, 127.5, "KP", None, None, 0, (), gindex.SRC_COUNTRY)}
+
+    def build() -> gindex.Index:
+        calls.append(1)
+        return gindex.Index(dict(rich), towns, {"north korea": 0, "testtown": 1}, {}, 2)
+
+    monkeypatch.setattr(gindex, "build_index", build)
+    return calls
+
+
+def test_gazetteer_cache_location_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv(gindex.CACHE_ENV, raising=False)
+    assert gindex.cache_dir() == tmp_path / "xdg" / "rightsledger"
+    monkeypatch.setenv(gindex.CACHE_ENV, str(tmp_path / "own"))
+    assert gindex.cache_dir() == tmp_path / "own"
+
+
+def test_gazetteer_cache_written_once_then_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_index: list[int]) -> None:
+    monkeypatch.setenv(gindex.CACHE_ENV, str(tmp_path))
+    (tmp_path / "gazetteer-0000.marshal").write_bytes(b"old version")
+    first = gindex.load_index()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == [gindex.cache_path().name]  # no temp file left, the stale version removed
+    second = gindex.load_index()
+    assert small_index == [1]
+    assert second.entry(1) == first.entry(1) == ("geonames:1871859", "Testtown", "city", 38.5, 125.5, "KR", None, None, 1200, ("country:KR",), "geonames")
+    assert second.number("geonames:1871859") == 1 and second.fold_postings("testtown") == (1,)
+
+
+def test_gazetteer_cache_damaged_file_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_index: list[int]) -> None:
+    monkeypatch.setenv(gindex.CACHE_ENV, str(tmp_path))
+    gindex.load_index()
+    path = gindex.cache_path()
+    blob = path.read_bytes()
+    path.write_bytes(blob[: len(blob) // 2])  # as if another process had been caught mid-write
+    idx = gindex.load_index()
+    assert small_index == [1, 1] and idx.number("country:KP") == 0
+    assert path.read_bytes() == blob
+
+
+def test_gazetteer_cache_write_failure_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_index: list[int]) -> None:
+    monkeypatch.setenv(gindex.CACHE_ENV, str(tmp_path))
+
+    def broken_replace(src: str, dst: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gindex.os, "replace", broken_replace)
+    idx = gindex.load_index()  # falls back to memory
+    assert idx.number("country:KP") == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gazetteer_cache_unwritable_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_index: list[int]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # a file, so the cache dir cannot be made
-    calls = []
-    real = gindex.build_index
-    monkeypatch.setattr(gindex, "build_index", lambda: calls.append(1) or real())
+    monkeypatch.setenv(gindex.CACHE_ENV, str(blocker / "sub"))  # under a file: the cache dir cannot be made
     idx = gindex.load_index()
-    assert calls and "country:KP" in idx.by_id
+    assert small_index == [1] and idx.number("country:KP") == 0
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o500)
+    try:
+        monkeypatch.setenv(gindex.CACHE_ENV, str(readonly))
+        if os.access(readonly, os.W_OK):  # running as root: permissions do not bind, simulate instead
+            monkeypatch.setattr(gindex.tempfile, "mkstemp", lambda **_: (_ for _ in ()).throw(PermissionError("read-only")))
+        assert gindex.load_index().number("country:KP") == 0
+        assert small_index == [1, 1] and list(readonly.iterdir()) == []
+    finally:
+        readonly.chmod(0o700)
+
+
+def test_gazetteer_streamed_cities_match_json(tmp_path: Path) -> None:
+    rows = {str(i): {"geonameid": i, "name": f"Town {i}", "alternatenames": ["x" * (i * 50)], "population": i} for i in range(1, 60)}
+    f = tmp_path / "cities.json"
+    f.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    assert list(gindex._iter_json_values(f, chunk=256)) == list(rows.values())  # records longer than a chunk too
+    f.write_text(json.dumps(rows)[:-40], encoding="utf-8")
+    with pytest.raises(ValueError):
+        list(gindex._iter_json_values(f, chunk=256))

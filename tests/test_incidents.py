@@ -41,9 +41,16 @@ def test_incidents_case(pipeline, case):
     if "victims" in case:
         got = {(v.count, v.unit) for i in asserted for v in i.victims if v.count is not None}
         checks.append(got == {tuple(v) for v in case["victims"]})
+    if "places" in case:  # names of the asserted incidents' places (canonical, or as written when unresolved)
+        checks.append({p.name for i in asserted for p in i.places} == set(case["places"]))
+    if "perpetrators" in case:
+        checks.append({a.kind for i in asserted for a in i.perpetrators} == set(case["perpetrators"]))
+    if "sources" in case:
+        checks.append({a.kind for i in asserted for a in i.sources} == set(case["sources"]))
     if "months" in case:
         checks.append({i.date.start.isoformat()[:7] for i in asserted if i.date.start} == set(case["months"]))
-    summary = [(i.modality, i.types, [(v.count, v.unit) for v in i.victims], i.date.start) for i in doc.incidents]
+    summary = [(i.modality, i.types, [(v.count, v.unit) for v in i.victims], i.date.start, [p.name for p in i.places],
+                [a.kind for a in i.perpetrators], [a.kind for a in i.sources]) for i in doc.incidents]
     if case["expect"] == "fail":
         assert not all(checks), f"known failure now passes: {case['label']}"
     else:

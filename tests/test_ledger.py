@@ -41,6 +41,7 @@ def test_ledger_ingest_stores_original_document_custody_and_facts(ledger, write_
     (custody,) = ledger.record(doc_id)["custody"]
     assert custody["event"] == "ingested" and custody["source"].endswith("report-0000.txt")
     assert custody["details"]["size"] == len(data) and custody["user"]
+    assert custody["retrieved_at"].endswith("+00:00") and custody["tool"].startswith("rightsledger ")
 
 
 def test_ledger_reingest_is_idempotent_with_repeat_custody(ledger, write_reports) -> None:

@@ -127,3 +127,17 @@ def test_settings_database_url_plain_path_means_sqlite(tmp_path: Path, monkeypat
 def test_store_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="cannot use the ledger database"):
         Database("postgresql+psycopg://nobody@127.0.0.1:9/none")
+
+
+def test_store_migrations_downgrade_to_base_and_back(ledger: Ledger) -> None:
+    from alembic import command
+
+    from rightsledger.store.session import _alembic_config
+
+    with ledger.db.engine.connect() as conn, conn.begin():
+        command.downgrade(_alembic_config(conn), "base")
+    assert ledger.db.revision() is None
+    ledger.db.migrate()
+    assert ledger.db.revision() == head_revision()
+    _store(ledger, sample_document(), b"sample original")
+    assert len(ledger.documents()) == 1

@@ -23,7 +23,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -86,7 +86,8 @@ def translated(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except RightsLedgerError as exc:
-            err.print(Text("error: ", style="bold red") + Text(safe(super(RightsLedgerError, exc).__str__())))
+            message = exc.args[0] if exc.args else type(exc).__name__
+            err.print(Text("error: ", style="bold red") + Text(safe(message)))
             if exc.hint:
                 err.print(Text("hint: ", style="bold") + Text(safe(exc.hint)))
             raise typer.Exit(FATAL) from None
@@ -113,15 +114,15 @@ def emit_json(value: Any) -> None:
 
 
 @contextmanager
-def progress_bar(enabled: bool, description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
-    """A Rich progress bar on stderr; yields `advance(description=None)`."""
+def progress_bar(enabled: bool, description: str) -> Iterator[Callable[..., None]]:
+    """A Rich progress display on stderr (terminals only); yields `advance(description=None)`."""
     if not enabled or not err.is_terminal:
         yield lambda description=None: None
         return
-    columns = [SpinnerColumn(), TextColumn("{task.description}")]
-    columns += [BarColumn(), MofNCompleteColumn()] if total else [TextColumn("{task.completed} items")]
-    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
-        task = bar.add_task(description, total=total)
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False),
+               TextColumn("{task.completed} items"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(description, total=None)
 
         def advance(description: str | None = None) -> None:
             bar.update(task, advance=1, **({"description": description} if description else {}))
@@ -165,7 +166,7 @@ UrlOpt = Annotated[list[str] | None, typer.Option("--url", metavar="URL",
 
 
 # -- ingest -----------------------------------------------------------------------------------
-def _report_item(state: State, r: lg.ItemResult) -> None:
+def _report_item(r: lg.ItemResult) -> None:
     if r.status == lg.FAILED:
         err.print(Text("✗ ", style="red") + Text(safe(r.source), style="bold") + Text(": " + safe(r.reason)))
     for w in r.warnings:
@@ -175,8 +176,8 @@ def _report_item(state: State, r: lg.ItemResult) -> None:
 def _run_ingest(state: State, ledger: lg.Ledger, run: Callable[[lg.Progress], lg.IngestReport]) -> lg.IngestReport:
     with progress_bar(not (state.quiet or state.json), "Ingesting") as advance:
         def on_item(r: lg.ItemResult) -> None:
-            _report_item(state, r)
-            advance(f"Ingesting {Path(r.source).name[:40]}")
+            _report_item(r)
+            advance(safe(f"Ingesting {Path(r.source).name[:40]}"))
 
         return run(on_item)
 

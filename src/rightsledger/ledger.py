@@ -12,7 +12,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -249,8 +248,7 @@ class Ledger:
 
     def ingest_examples(self, progress: Progress | None = None) -> IngestReport:
         """Ingest the invented example reports shipped with RightsLedger."""
-        with ExitStack() as stack:
-            folder = stack.enter_context(resources.as_file(ingest.examples_dir()))
+        with resources.as_file(ingest.examples_dir()) as folder:
             return self.ingest([folder], progress=progress)
 
     def _repeat(self, repo: Repository, item: ingest.RawItem, sha: str, doc_id: str) -> ItemResult:

@@ -178,6 +178,11 @@ class Pipeline:
     def names(self) -> list[str]:
         return [s.name for s in self._steps]
 
+    @property
+    def steps(self) -> list[_Step]:
+        """The steps in order (name, factory info, settings, component): to time them one by one."""
+        return list(self._steps)
+
     def describe(self) -> list[dict[str, Any]]:
         return [
             {"name": s.name, "factory": s.info.name, "requires": list(s.info.requires),

@@ -62,7 +62,9 @@ def _rules() -> _Rules:
         entries=entries,
         foreign=re.compile(rf"(?<!\w){alternation(q.get('foreign', []))}(?:\s{{1,3}}(?:state|government|public|border|local|provincial))?\s{{1,3}}$"),
         not_perpetrator=re.compile(rf"(?<!\w){alternation(q.get('not_perpetrator', []))}\s{{1,3}}(?:the\s{{1,3}})?$"),
-        not_after=re.compile(rf"(?<!\w){alternation(lex.get('exclude', {}).get('not_after', []))}\s{{1,3}}$", re.IGNORECASE),
+        # "anniversary of the Chosun (North Korea) Workers' Party": a few name words may come between.
+        not_after=re.compile(rf"(?<!\w){alternation(lex.get('exclude', {}).get('not_after', []))}"
+                             rf"(?:\s{{1,3}}(?:[A-Z][\w.\u2019'-]{{0,20}}|\([^()\n]{{1,30}}\))){{0,3}}\s{{1,3}}$", re.IGNORECASE),
         verb_after=re.compile(rf"(?:,?\s{{1,3}}{between}){{0,3}}\s{{1,3}}{alternation(verbs.get('words', []))}\b", re.IGNORECASE),
     )
 
@@ -85,7 +87,7 @@ def _actor(text: str, start: int, end: int, listed: str, r: _Rules) -> Actor | N
         return None
     if listed in entry.cased and written != listed:
         return None
-    before = text[max(0, start - 40) : start]
+    before = text[max(0, start - 80) : start]
     if r.not_after.search(before):
         return None
     if r.not_perpetrator.search(before):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rightsledger.extract.lexicon import PhraseMatcher, alternation, lexicon, longest_first, tokens
+from rightsledger.extract.lexicon import PhraseMatcher, alternation, lexicon, words
 from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
 
 if TYPE_CHECKING:
@@ -119,8 +119,8 @@ def _rules() -> _Rules:
 
 def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
     """Informant phrases, built outwards from their head noun (linear: no regex backtracking)."""
-    toks = tokens(text)
-    starts = [t[0] for t in toks]
+    index = words(text)
+    toks, starts = index.toks, index.starts
     out: list[_Mention] = []
     last_end = -1
     for hs, he, listed in r.heads.find(text):
@@ -238,11 +238,14 @@ def find_informants(text: str, registry: OutletRegistry | None = None, own_outle
     Pronouns and "the source" referring back take the kind of the informant they refer to.
     """
     mentions, quotes = _analyse(text)
+    by_speaker: dict[int, list[Span]] = {}
+    for qs, qe, who, _rule in quotes:
+        if who is not None:
+            by_speaker.setdefault(who, []).append(Span(qs, qe, text[qs:qe]))
     actors = []
     for i, m in enumerate(mentions):
-        m_quotes = [Span(qs, qe, text[qs:qe]) for qs, qe, who, _rule in quotes if who == i]
         a = _actor(text, m)
-        a.quotes = m_quotes
+        a.quotes = by_speaker.get(i, [])
         actors.append(a)
     if registry is None:
         registry = _default_registry()
@@ -458,14 +461,24 @@ def find_citations(text: str, registry: OutletRegistry, own_outlet: str | None =
     A bare mention ("Daily NK's headquarters", a photo credit) is not a citation; the
     document's own outlet is never one.
     """
-    cr = _cite_rules(registry)
     own = _canonical(registry, own_outlet)
-    found: dict[str, Citation] = {}
+    return [Citation(outlet, span, why) for outlet, span, why in _all_citations(text, registry) if outlet != own]
+
+
+@lru_cache(maxsize=8)
+def _all_citations(text: str, registry: OutletRegistry) -> tuple[tuple[str, Span, Why], ...]:
+    """Every relayed outlet, the document's own included (the caller drops it).
+
+    Cached because find_informants and the attribution component both ask for the same
+    document; leaving out one outlet afterwards gives what a run without it finds, since each
+    outlet keeps its own first evidence. Tuples of frozen values, so no caller can alter the cache.
+    """
+    cr = _cite_rules(registry)
+    found: dict[str, tuple[str, Span, Why]] = {}
 
     def add(outlet_name: str, start: int, end: int, rule: str, detail: str) -> None:
-        if outlet_name == own or outlet_name in found:
-            return
-        found[outlet_name] = Citation(outlet_name, Span(start, end, text[start:end]), Why(COMPONENT, rule, detail))
+        if outlet_name not in found:
+            found[outlet_name] = (outlet_name, Span(start, end, text[start:end]), Why(COMPONENT, rule, detail))
 
     for start, end, listed in cr.names.find(text):
         written = text[start:end]
@@ -483,15 +496,15 @@ def find_citations(text: str, registry: OutletRegistry, own_outlet: str | None =
         elif o is None and _reports_after(text, m.end(), cr):
             add(name, m.start("name"), m.start("name") + len(name), "cite.appositive_unregistered", "outlet not in the registry, named as an outlet")
     for m in cr.reported_name.finditer(text):
-        words = m.group("name").split()
-        for k in range(len(words)):  # "South Korea's Joong Ang Ilbo": try shorter tails
-            o = registry.by_name(" ".join(words[k:]))
+        parts = m.group("name").split()
+        for k in range(len(parts)):  # "South Korea's Joong Ang Ilbo": try shorter tails
+            o = registry.by_name(" ".join(parts[k:]))
             if o is not None and o.kind in cr.kinds:
-                start = m.start("name") + m.group("name").find(words[k])
+                start = m.start("name") + m.group("name").find(parts[k])
                 end = m.start("name") + len(m.group("name").rstrip())
                 add(o.name, start, end, "cite.reported_name", "registered outlet named before a reporting verb")
                 break
-    return sorted(found.values(), key=lambda c: c.evidence.start)
+    return tuple(sorted(found.values(), key=lambda c: c[1].start))
 
 
 def _reports_after(text: str, pos: int, cr: _CiteRules) -> bool:

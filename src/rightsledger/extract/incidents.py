@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from typing import Any, Sequence
@@ -40,6 +40,7 @@ class AssemblyRules:
     cue_gap: int
     punitive: frozenset[str]
     moving: frozenset[str]
+    across_borders: frozenset[str]
     unit_class: dict[str, str]
     occurrence: re.Pattern[str]
     reporting_before: re.Pattern[str]
@@ -55,12 +56,16 @@ class AssemblyRules:
     audience_after: re.Pattern[str]
     audience_window: int
     singular_subject: re.Pattern[str]
+    punished_after: re.Pattern[str]
     not_people: frozenset[str]
     never_sites: frozenset[str]
     focus_name: str
     focus_code: str
     focus_cues: re.Pattern[str]
     default_perpetrator: tuple[str, str]
+    state_kinds: frozenset[str]
+    describes_source: frozenset[str]
+    generic_kinds: frozenset[str]
 
 
 def _alt(words: Sequence[str], *, at_end: bool = False) -> re.Pattern[str]:
@@ -89,6 +94,7 @@ def load_rules() -> AssemblyRules:
         cue_gap=int(g["cue_gap_sentences"]),
         punitive=frozenset(g["punitive_types"]),
         moving=frozenset(g["moving_types"]),
+        across_borders=frozenset(g.get("cross_border_types", [])),
         unit_class=unit_class,
         occurrence=_alt(sup["occurrence"]),
         reporting_before=_alt(d["reporting_before"], at_end=True),
@@ -104,6 +110,7 @@ def load_rules() -> AssemblyRules:
         audience_after=_prefix(vic["audience_after"]),
         audience_window=int(vic["audience_window"]),
         not_people=frozenset(vic.get("not_people_types", [])),
+        punished_after=_prefix([rf"\s*(?:{x})" for x in vic.get("punished_after", [])]),
         singular_subject=re.compile(
             r"(?<![\w,])(?:" + "|".join(vic["singular_subject"]) + r")(?: (?:also|was|were|has|had|been|being|later|then|reportedly|allegedly|publicly|secretly|recently|arrested and|and)){1,4} $"),
         never_sites=frozenset(n.lower() for n in p["never_sites"]),
@@ -111,6 +118,9 @@ def load_rules() -> AssemblyRules:
         focus_code=focus["code"],
         focus_cues=_alt(focus["cues"]),
         default_perpetrator=(perp["default_kind"], perp["default_name"]),
+        state_kinds=frozenset(perp.get("state_kinds", [])),
+        describes_source=frozenset(raw["sources"]["describes_source"]),
+        generic_kinds=frozenset(perp.get("generic_kinds", [])),
     )
 
 
@@ -209,9 +219,81 @@ def assemble(doc_id: str, text: str, sentences: Sequence[Sentence], triggers: Se
     for g in groups:
         inc = _build(text, g, sentences, victims, dates, places, perps, informants, facts, focus, rules)
         if inc is not None:
+            _inherit_places(inc, incidents)
+            _foreign_perpetrators(text, inc, rules)
             inc.id = f"{doc_id}-i{len(incidents) + 1}"
             incidents.append(inc)
+    _settle_counts(incidents, [v for i, bucket in victims.buckets.items() if not sentences[i].heading for v in bucket],
+                   rules)
     return incidents
+
+
+def _settle_counts(incidents: list[Incident], body: list[Victims], rules: AssemblyRules) -> None:
+    """Counts read across the whole story, not one incident at a time:
+    - one number told with two units ("30 families" in the headline, "30 households" twice in
+      the story) takes the unit the body uses most;
+    - a total ("a total of 31 households") that adds up other groups of the incident is not a group;
+    - a loose count ("80-some households", "about 80") within a tenth of an exact count of the same
+      unit elsewhere in the story is that group again, told by a second source."""
+    told: dict[tuple[int, str], dict[str, list[Victims]]] = {}
+    for v in body:
+        if v.count is not None:
+            told.setdefault((v.count, rules.unit_class.get(v.unit, v.unit)), {}).setdefault(v.unit, []).append(v)
+    exact = [(v.count, rules.unit_class.get(v.unit, v.unit)) for i in incidents if i.modality == "asserted"
+             for v in i.victims if v.count is not None and not v.approximate]
+    for inc in incidents:
+        out: list[Victims] = []
+        for v in inc.victims:
+            if v.count is None:
+                out.append(v)
+                continue
+            cls = rules.unit_class.get(v.unit, v.unit)
+            units = told.get((v.count, cls), {})
+            if units:
+                best = max(units.values(), key=len)
+                if len(best) > len(units.get(v.unit, ())):
+                    v = best[0]
+            parts = [w.count for w in inc.victims if w is not v and w.count is not None
+                     and rules.unit_class.get(w.unit, w.unit) == cls and w.count < v.count]
+            if len(parts) >= 2 and sum(parts) == v.count:
+                continue
+            if v.approximate and any(u == cls and c != v.count and abs(c - v.count) <= c / 10 for c, u in exact):
+                continue
+            out.append(v)
+        inc.victims = _dedupe(out, lambda w: (w.count, w.unit, w.description) if w.count is None else (w.count, w.unit))
+
+
+def _foreign_perpetrators(text: str, inc: Incident, rules: AssemblyRules) -> None:
+    """Police, courts or "the authorities" acting where every place of the incident lies in another
+    state than the one in focus ("detained by police in Vladivostok") are that foreign state."""
+    countries = {p.country for p in inc.places}
+    if not countries or None in countries or rules.focus_code in countries:
+        return
+    for i, a in enumerate(inc.perpetrators):
+        if a.kind not in rules.state_kinds:
+            continue
+        before = text[max(0, a.evidence.start - rules.exclude_window) : a.evidence.start]
+        if rules.focus_cues.search(before):
+            continue  # "North Korean security agents" abroad are still North Korea's
+        where = ", ".join(sorted(countries))
+        inc.perpetrators[i] = replace(a, kind="foreign_state", why=Why(
+            COMPONENT, "foreign-state", f"{a.kind} acting where the incident took place ({where}), outside the focus country"))
+    inc.perpetrators = _dedupe(inc.perpetrators, lambda a: a.kind)
+
+
+def _inherit_places(inc: Incident, earlier: list[Incident]) -> None:
+    """An incident that names no place of its own and shares a violation type with an earlier
+    asserted incident of the story ("the families exiled in June…") happened where that one did:
+    its places replace the bare focus country."""
+    if inc.modality != "asserted" or any(p.why is None or p.why.rule != "focus-country" for p in inc.places):
+        return
+    types = set(inc.types)
+    for prev in reversed(earlier):
+        named = [p for p in prev.places if p.why is None or p.why.rule != "focus-country"]
+        if prev.modality == "asserted" and types & set(prev.types) and named:
+            why = Why(COMPONENT, "story-place", f"no place named; the story's earlier incident {prev.id} took place here")
+            inc.places = [replace(p, why=why) for p in named]
+            return
 
 
 # -- frames -------------------------------------------------------------------------------------
@@ -246,7 +328,7 @@ def _group(frames: list[_Frame], victims: _BySentence, places: _BySentence, rule
     groups: list[_Group] = []
     for f in frames:
         keys = {k for v in victims.get(f.sentence) if (k := _victim_key(v, rules))}
-        pkeys = {_place_key(t) for t in places.get(f.sentence) if t.level != "country"}
+        pkeys = {_place_key(t) for t in places.get(f.sentence) if t.level not in ("country", "province")}
         recent = groups[-1] if groups and f.sentence - groups[-1].last <= rules.max_gap else None
         if recent is not None and recent.modality != f.modality and f.modality != "asserted":
             recent = None  # a negated frame does not extend a hedged one, nor the reverse
@@ -352,14 +434,17 @@ def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySent
                       if sentences[i].paragraph == f.paragraph for d in dates.get(i)]
         if para_dates:
             inc.date = para_dates[0].value
-    inc.places = _places([t for t in places.within(ids) if firm(t.span)], set(inc.types) & rules.moving, focus, rules)
+    inc.places = _places(text, [t for t in places.within(ids) if firm(t.span)], set(inc.types) & rules.moving, focus, rules)
     inc.perpetrators = _dedupe(perps.within(ids), lambda a: a.kind)
+    if any(a.kind not in rules.generic_kinds for a in inc.perpetrators):
+        # "the authorities" beside a named organ ("state security agents… the authorities") is that organ.
+        inc.perpetrators = [a for a in inc.perpetrators if a.kind not in rules.generic_kinds]
     if not inc.perpetrators:
         kind, name = rules.default_perpetrator
         first = g.frames[0].anchors[0]
         inc.perpetrators = [Actor(kind, name, first.span, Why(COMPONENT, "default-perpetrator",
                                                                 "no perpetrator named in the incident's sentences"))]
-    inc.sources = _sources(ids, informants, facts)
+    inc.sources = _sources(ids, informants, facts, rules)
     inc.evidence = [sentences[i].span for i in ids[:5]]
     return inc
 
@@ -429,15 +514,16 @@ def _incident_date(text: str, d: Any, published: date | None, rules: AssemblyRul
 
 
 _PARTITIVE = re.compile(r"(?:one|each|either|neither) of\b", re.IGNORECASE)
+_NO_NOUN = re.compile(r"\b(?:the|those|these)\s*$", re.IGNORECASE)
 
 
 def _incident_victims(text: str, v: Victims, links: list[Span], rules: AssemblyRules) -> bool:
     """Not the relatives whose act is punished ("having two members who fled"), not the crowd."""
     e = v.evidence
-    if _PARTITIVE.match(e.text):
-        return False  # "one of the oldest tools": a partitive, not a group of people
-    if any(link.start <= e.start < link.end for link in links):
-        return False
+    if _PARTITIVE.match(e.text) and _NO_NOUN.search(e.text):
+        return False  # "one of the oldest tools": a partitive with no people named, not a group
+    if any(link.start <= e.start < link.end and not rules.punished_after.match(text, e.end, link.end) for link in links):
+        return False  # the relatives whose flight is punished, unless the cue says they were punished
     before = text[max(0, e.start - rules.audience_window) : e.start]
     if rules.audience_before.search(before):
         return False
@@ -464,8 +550,9 @@ def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sen
         before = text[max(0, t.span.start - rules.exclude_window) : t.span.start]
         excluded = excluded or bool(rules.exclude_place_before.search(before))
         excluded = excluded or bool(rules.exclude_place_after.match(text, t.span.end))
-        if prev_excluded is not None and _LISTED.fullmatch(text, prev_excluded.span.end, t.span.start):
-            excluded = True
+        if prev_excluded is not None and (_LISTED.fullmatch(text, prev_excluded.span.end, t.span.start) or (
+                t.level in ("province", "country") and _ADDRESS_GAP.fullmatch(text, prev_excluded.span.end, t.span.start))):
+            excluded = True  # "fled to A and B", "came from Yanji in Jilin Province": one excluded list
         i = bisect.bisect_right(starts, t.span.start) - 1
         if i >= 0 and not text[sentences[i].span.start : t.span.start].strip("“\"'‘ ") and rules.dateline_after.match(
                 text, t.span.end):
@@ -478,42 +565,75 @@ def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sen
     return out
 
 
-def _places(found: list[Any], moving: set[str], focus: Place | None, rules: AssemblyRules) -> list[Place]:
+def _places(text: str, found: list[Any], moving: set[str], focus: Place | None, rules: AssemblyRules) -> list[Place]:
     out: list[Place] = []
     seen: set[str] = set()
+    addresses = _address_parts(text, found)
     for t in found:
         key = _place_key(t)
-        if key in seen:
+        if key in seen or id(t) in addresses:
             continue
         seen.add(key)
         role = t.cue_role if moving and t.cue_role in ("origin", "destination") else "site"
         out.append(t.to_place(role))
-    inner = {_fold(p.province) for p in out if p.level in ("county", "city") and p.province}
+    # A province named beside a resolved county or city of its own is that place's address.
+    inner = {_fold(p.province) for p in out if p.level in ("county", "city") and p.province and p.lat is not None}
     out = [p for p in out if not (p.level == "province" and _fold(p.name) in inner)]
     out += _containing_counties(found, out, moving)
     if any(p.level != "country" for p in out):
-        out = [p for p in out if p.level != "country" or (moving and p.role != "site")]
+        # A country is kept beside finer places only when it is where people were moved from or
+        # to: every country of a cross-border return ("caught in China", "sent back to North Korea").
+        across = bool(moving & rules.across_borders)
+        out = [p for p in out if p.level != "country" or (moving and (p.role != "site" or across))]
     if not out and focus is not None:
         out = [focus]
     return out
 
 
+def _address_parts(text: str, found: list[Any]) -> set[int]:
+    """Mentions that only locate the place written just before them ("Chaeryong county, South
+    Hwanghae", "Dandong in Liaoning Province"): the province is the address, not another place.
+    Kept when the place it locates has no coordinates (then it is the best location known)."""
+    out: set[int] = set()
+    for a, b in zip(found, found[1:]):
+        outer, inner = b.chosen, a.chosen
+        if outer is None or inner is None or inner.lat is None or outer.level not in ("province", "country"):
+            continue
+        if not _ADDRESS_GAP.fullmatch(text, a.span.end, b.span.start):
+            continue
+        box = a.container
+        if (box is not None and box.gazetteer_id == outer.gazetteer_id) or (
+                outer.level == "province" and inner.province and _fold(inner.province) == _fold(outer.name)):
+            out.add(id(b))
+    return out
+
+
+# Between a place and its province: ", ", " in ", "… city in".
+_ADDRESS_GAP = re.compile(r"(?:\s+(?:city|county|town|village|district))?\s*(?:,|\s(?:in|of))\s*(?:the\s+)?", re.IGNORECASE)
+
+
 def _containing_counties(found: list[Any], have: list[Place], moving: set[str]) -> list[Place]:
-    """A village in a named county gives the county too (resolved when the gazetteer knows it)."""
+    """A village in a named county gives the county too (resolved when the gazetteer knows it),
+    also when the village itself is not in the gazetteer ("Ryongwol village … in Sinwon county")."""
     names = {p.name.lower() for p in have}
     out: list[Place] = []
     for t in found:
-        c = t.chosen
-        if c is None or t.level != "village" or not c.county or c.county.lower() in names:
+        county_name = t.county
+        if t.level != "village" or not county_name or county_name.lower() in names:
             continue
-        names.add(c.county.lower())
-        county = _lookup_county(c.county, c.province)
+        names.add(county_name.lower())
+        c, box = t.chosen, t.container
+        if box is not None and box.level == "county" and box.name == county_name:
+            county = box
+        else:
+            county = _lookup_county(county_name, c.province if c else (box.province if box else None))
         role = t.cue_role if moving and t.cue_role in ("origin", "destination") else "site"
-        why = Why(COMPONENT, "village-county", f"{t.span.text} lies in {c.county}")
-        out.append(Place(name=county.name if county else c.county, level="county", evidence=t.span, role=role,
+        why = Why(COMPONENT, "village-county", f"{t.span.text} lies in {county_name}")
+        out.append(Place(name=county.name if county else county_name, level="county", evidence=t.span, role=role,
                          lat=county.lat if county else None, lon=county.lon if county else None,
-                         gazetteer_id=county.gazetteer_id if county else None, province=c.province,
-                         country=c.country, why=why))
+                         gazetteer_id=county.gazetteer_id if county else None,
+                         province=county.province if county else None,
+                         country=county.country if county else (c.country if c else None), why=why))
     return out
 
 
@@ -554,7 +674,7 @@ def _is_own_outlet(a: Actor, own: str | None) -> bool:
     return outlet is not None and outlet.name == own
 
 
-def _sources(ids: list[int], informants: _BySentence, facts: Facts) -> list[Actor]:
+def _sources(ids: list[int], informants: _BySentence, facts: Facts, rules: AssemblyRules) -> list[Actor]:
     """Informants in the incident's sentences; else the nearest one before it (the source the
     following "the source said" refers back to), else the next one; plus the relayed outlet."""
     own = facts.own_outlet
@@ -568,6 +688,9 @@ def _sources(ids: list[int], informants: _BySentence, facts: Facts) -> list[Acto
         elif after:
             near = [min(after, key=lambda a: a.evidence.start)]
     out = _dedupe(near, lambda a: a.kind)
+    if any(a.kind in rules.describes_source for a in out):
+        # "sources in the North told…" leading in the informant described next ("a resident of…")
+        out = [a for a in out if a.kind != "unnamed"]
     if facts.citations and all(a.kind != "media" for a in out):
         c = facts.citations[0]
         out.append(Actor("media", c.outlet, c.evidence, Why(COMPONENT, "relayed-outlet",

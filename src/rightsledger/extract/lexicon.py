@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from rightsledger.errors import DataFileError
 from rightsledger.resources import data_file, load_toml
 
-__all__ = ["PhraseMatcher", "WordAnchors", "alternation", "lexicon", "longest_first", "phrase", "segments", "template", "tokens"]
+__all__ = ["PhraseMatcher", "WordAnchors", "Words", "alternation", "lexicon", "longest_first", "phrase", "segments", "template", "tokens", "words"]
 
 # Apostrophes and quote marks are written many ways in the same phrase ("People’s", "People's").
 _APOS = "['\u2019\u2018\u02bc`]"
@@ -84,12 +84,53 @@ def segments(anchor: re.Pattern[str], text: str, before: int, after: int) -> lis
     return out
 
 
-_WORD = re.compile(r"\w+")
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The words of one text, tokenised once and shared by every finder that looks words up.
+
+    `toks` holds (start, end, lower-case word) for every `\\w+` run; `where` maps a lower-case
+    word to the indices of its tokens, so a finder with a lexicon of hundreds of words visits
+    only the tokens that are in it instead of looping over every word of the text in Python;
+    `numeric` lists the tokens that start with a digit.
+    """
+
+    toks: tuple[tuple[int, int, str], ...]
+    starts: tuple[int, ...]
+    where: dict[str, list[int]]
+    numeric: tuple[int, ...]
+
+    def hits(self, listed: AbstractSet[str]) -> list[int]:
+        """Indices, in text order, of the tokens whose lower-case form is one of `listed`."""
+        where = self.where
+        # `&` between dict views (or a view and a set) iterates the smaller side: usually the
+        # document's few hundred distinct words rather than the whole lexicon.
+        found = [i for w in where.keys() & listed for i in where[w]]
+        found.sort()
+        return found
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=4)
+def words(text: str) -> Words:
+    """The word index of `text`; cached, because several finders ask for the same document."""
+    toks = tuple((m.start(), m.end(), m.group(0).lower()) for m in _TOKEN.finditer(text))
+    where: dict[str, list[int]] = {}
+    for i, (_s, _e, w) in enumerate(toks):
+        where.setdefault(w, []).append(i)
+    numeric = tuple(i for i, (s, _e, _w) in enumerate(toks) if text[s].isdigit())
+    return Words(toks, tuple(t[0] for t in toks), where, numeric)
+
+
+def tokens(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, lower-case word) for every word of `text`; shared by the phrase matchers."""
+    return words(text).toks
 
 
 @dataclass(frozen=True, slots=True)
 class WordAnchors:
-    """Anchor words by name, found in one tokenising pass (cheaper than one regex per rule).
+    """Anchor words by name, found through the shared word index (cheaper than one regex per rule).
 
     `words` maps a lower-case word to the anchor names it triggers; `cased` names the anchors
     whose words only count when capitalised ("May" the month, not "may"); tokens starting with
@@ -105,20 +146,24 @@ class WordAnchors:
         """Merged (start, end) windows per anchor name."""
         out: dict[str, list[tuple[int, int]]] = {name: [] for name in self.windows}
         n = len(text)
-        words, cased, digits, windows = self.words, self.cased, self.digits, self.windows
-        for m in _WORD.finditer(text):
-            tok = m.group(0)
-            if tok[0].isdigit():
+        index = words(text)
+        toks = index.toks
+        candidates = index.hits(self.words.keys())
+        if self.digits and index.numeric:
+            candidates = sorted({*candidates, *index.numeric})
+        lexicon_words, cased, digits, windows = self.words, self.cased, self.digits, self.windows
+        for i in candidates:
+            start, end, low = toks[i]
+            first = text[start]
+            if first.isdigit():
                 names: tuple[str, ...] = digits
             else:
-                names = words.get(tok.lower(), ())
-                if not names:
-                    continue
+                names = lexicon_words.get(low, ())
             for name in names:
-                if name in cased and not tok[0].isupper():
+                if name in cased and not first.isupper():
                     continue
                 before, after = windows[name]
-                lo, hi = max(0, m.start() - before), min(n, m.end() + after)
+                lo, hi = max(0, start - before), min(n, end + after)
                 spans = out[name]
                 if spans and lo <= spans[-1][1]:
                     spans[-1] = (spans[-1][0], hi)
@@ -142,14 +187,7 @@ def longest_first(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return list(zip(starts, ends))
 
 
-_TOKEN = re.compile(r"\w+")
 _GAP = re.compile(r"[ \t\u00a0\-'\u2019\u2018.]{0,3}|[ \t\u00a0]{0,2}\n[ \t\u00a0]{0,2}")
-
-
-@lru_cache(maxsize=4)
-def tokens(text: str) -> tuple[tuple[int, int, str], ...]:
-    """(start, end, lower-case word) for every word of `text`; shared by the phrase matchers."""
-    return tuple((m.start(), m.end(), m.group(0).lower()) for m in _TOKEN.finditer(text))
 
 
 class PhraseMatcher:
@@ -164,39 +202,46 @@ class PhraseMatcher:
         self._first: dict[str, list[tuple[str, ...]]] = {}
         self._phrase: dict[tuple[str, ...], str] = {}
         for p in phrases:
-            words = tuple(w.lower() for w in _TOKEN.findall(p))
-            if not words:
+            seq = tuple(w.lower() for w in _TOKEN.findall(p))
+            if not seq:
                 continue
-            self._phrase.setdefault(words, p)
-            self._first.setdefault(words[0], []).append(words)
+            self._phrase.setdefault(seq, p)
+            self._first.setdefault(seq[0], []).append(seq)
+        # Phrases of two words or more by their first two words, longest first: a common first
+        # word ("the", "north") then only tries the phrases that its next word can continue.
+        self._longer: dict[tuple[str, str], list[tuple[str, ...]]] = {}
         for seqs in self._first.values():
             seqs.sort(key=len, reverse=True)
+            for seq in seqs:
+                if len(seq) > 1:
+                    self._longer.setdefault(seq[:2], []).append(seq)
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, phrase as listed) in text order, without overlaps."""
-        toks = tokens(text)
+        index = words(text)
+        toks = index.toks
         out: list[tuple[int, int, str]] = []
         n = len(toks)
-        i = 0
-        first = self._first
-        while i < n:
-            seqs = first.get(toks[i][2])
+        # Only tokens that can start a listed phrase: the word index finds them without a loop
+        # over every word of the text.
+        for i in index.hits(self._first.keys()):
+            word = toks[i][2]
             hit = None
-            if seqs:
-                for seq in seqs:
-                    k = len(seq)
-                    if i + k > n:
-                        continue
-                    ok = True
-                    for j in range(1, k):
-                        if toks[i + j][2] != seq[j] or not _GAP.fullmatch(text, toks[i + j - 1][1], toks[i + j][0]):
-                            ok = False
-                            break
-                    if ok:
-                        hit = (toks[i][0], toks[i + k - 1][1], self._phrase[seq], k)
+            for seq in self._longer.get((word, toks[i + 1][2]), ()) if i + 1 < n else ():
+                k = len(seq)
+                if i + k > n:
+                    continue
+                ok = True
+                for j in range(1, k):
+                    if toks[i + j][2] != seq[j] or not _GAP.fullmatch(text, toks[i + j - 1][1], toks[i + j][0]):
+                        ok = False
                         break
+                if ok:
+                    hit = (toks[i][0], toks[i + k - 1][1], self._phrase[seq])
+                    break
+            if hit is None and (word,) in self._phrase:
+                hit = (toks[i][0], toks[i][1], self._phrase[(word,)])
             if hit:
-                out.append(hit[:3])
-            i += 1
+                out.append(hit)
         keep = set(longest_first((s, e) for s, e, _ in out))
         return [h for h in out if (h[0], h[1]) in keep]

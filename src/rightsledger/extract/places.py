@@ -31,7 +31,8 @@ _CUED_FOREIGN_MIN_POP = 1_000
 _NEAR_MENTIONS = 6  # places this many mentions either side count as "nearby" for resolution
 _NEARBY_COUNTY_CHARS = 400  # an unknown village takes the county named this close as its county
 
-_TOKEN_RE = re.compile(r"[^\W_][\w'’]*(?:[-‐][^\W_][\w'’]*)*")
+_TOKEN_RE = r"[^\W_][\w'’]*(?:[-‐][^\W_][\w'’]*)*"
+_TOKEN_GAP_RE = re.compile(rf"({_TOKEN_RE})(?:[\W_]{{1,3}}(?=[^\W_]))?")  # a token, then the gap to the next
 _CAP_RE = re.compile(r"(?<![\w'’])[A-ZÀ-ÖØ-Þ\u0100-\u017f\u0391-\u03a9\u0410-\u042f\uac00-\ud7a3]")
 _SENT_BREAK_RE = re.compile(r"[.!?;:\"“”()\[\]\n]")
 
@@ -167,31 +168,12 @@ class _Mention:
     level: str | None = None  # provisional level: hint, else the best admissible entry's
 
 
-class _Folds:
-    """fold() of each token, computed on first use (most tokens are never looked at)."""
-
-    __slots__ = ("_toks", "_cache")
-
-    def __init__(self, toks: list[tuple[int, int, str]]) -> None:
-        self._toks = toks
-        self._cache: dict[int, str] = {}
-
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self._toks)))]
-        f = self._cache.get(i)
-        if f is None:
-            f = self._cache[i] = fold(self._toks[i][2])
-        return f
-
-
 def _is_cap(tok: str) -> bool:
     c = tok[0]
     return c.isupper() or is_hangul(c)
 
 
-def _token(m: re.Match[str]) -> tuple[int, int, str]:
-    s, e, w = m.start(), m.end(), m.group()
+def _token(s: int, e: int, w: str) -> tuple[int, int, str]:
     if w.endswith(("'s", "’s")) and len(w) > 3:
         return s, e - 2, w[:-2]
     if w[-1] in "'’":
@@ -199,37 +181,45 @@ def _token(m: re.Match[str]) -> tuple[int, int, str]:
     return s, e, w
 
 
-def _tokens(text: str) -> list[tuple[int, int, str]]:
-    """Word tokens near capitalised words only: each run of capitalised words (with digits and
-    connectors inside) plus the word after it. Everything else is never looked at, which keeps
-    the geoparser's cost proportional to the names in the text rather than to its length."""
+def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
+    """Word tokens near capitalised words only, and whether each is capitalised.
+
+    Each run of capitalised words (with digits and up to one lower-case word inside) plus the word
+    or two after it; everything else is never looked at, which keeps the geoparser's cost
+    proportional to the names in the text rather than to its length. One regex match per token
+    gives the token and, when the next token starts within three characters, the gap to it."""
     out: list[tuple[int, int, str]] = []
-    n = len(text)
+    caps: list[bool] = []
+    match = _TOKEN_GAP_RE.match
     upto = 0
     for cap in _CAP_RE.finditer(text):
         pos = cap.start()
         if pos < upto:
             continue
         lower_run = 0
-        while pos < n:
-            m = _TOKEN_RE.match(text, pos)
+        while True:
+            m = match(text, pos)
             if m is None:
                 break
-            tok = _token(m)
-            out.append(tok)
-            w = tok[2]
-            if _is_cap(w) or w[0].isdigit():
+            s, e = m.span(1)
+            w = m.group(1)
+            if w[-1] in "s'’":
+                s, e, w = _token(s, e, w)
+            c0 = w[0]
+            is_cap = c0.isupper() or is_hangul(c0)
+            out.append((s, e, w))
+            caps.append(is_cap)
+            if is_cap or c0.isdigit():
                 lower_run = 0
             else:
                 lower_run += 1
                 if lower_run > 1 or not w.islower():
                     break
-            nxt = _TOKEN_RE.search(text, m.end(), m.end() + 4)
-            if nxt is None:
+            if m.end() == m.end(1):  # no token within three characters
                 break
-            pos = nxt.start()
+            pos = m.end()
         upto = out[-1][1] + 1 if out else pos
-    return out
+    return out, caps
 
 
 def _gap_ok(text: str, a_end: int, b_start: int, prev_tok: str) -> bool:
@@ -260,17 +250,17 @@ def _person_run(toks: list[tuple[int, int, str]], i: int, lex: _Lexicon, text: s
 
 
 def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], list[tuple[int, int, str]]]:
-    toks = _tokens(text)
+    toks, caps = _tokens(text)
     n = len(toks)
-    folds = _Folds(toks)
+    folds = [fold(t[2]) for t in toks]
     out: list[_Mention] = []
     maxw = gaz.max_words
     i = 0
     while i < n:
-        s, e, w = toks[i]
-        if not _is_cap(w):
+        if not caps[i]:
             i += 1
             continue
+        s, e, w = toks[i]
         # People: skip a Korean personal name unless a facility word or admin suffix follows.
         p = _person_run(toks, i, lex, text)
         if p:
@@ -293,8 +283,7 @@ def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], lis
             if j > i:
                 if not _gap_ok(text, toks[j - 1][1], toks[j][0], toks[j - 1][2]):
                     break
-                wj = toks[j][2]
-                if not (_is_cap(wj) or wj[0].isdigit() or folds[j] in lex.connectors):
+                if not (caps[j] or toks[j][2][0].isdigit() or folds[j] in lex.connectors):
                     break
             if folds[j] in lex.connectors and j > i:
                 j += 1
@@ -555,6 +544,7 @@ def _resolve(ms: list[_Mention], gaz: Gazetteer) -> list[tuple[Scored, Candidate
     def run(prev: list[Candidate | None] | None) -> list[tuple[Scored, Candidate | None]]:
         provinces = {c.name for c in (prev or []) if c is not None and c.level == "province"}
         results: list[tuple[Scored, Candidate | None]] = []
+        memo: dict[tuple[Any, ...], tuple[Scored, Candidate | None]] = {}  # same name, same context: same answer
         for k, m in enumerate(ms):
             if prev is None and len(m.pool) <= 1:  # nothing to choose yet; scored with context below
                 c0 = gaz.candidate(m.pool[0][0]) if m.pool else None
@@ -572,9 +562,13 @@ def _resolve(ms: list[_Mention], gaz: Gazetteer) -> list[tuple[Scored, Candidate
                 if len(m.pool) > 1:  # distances only matter when there is a choice
                     ctx["near"] = list({(c.lat, c.lon) for j, c in enumerate(prev[lo:k + _NEAR_MENTIONS + 1], lo)
                                         if c is not None and j != k and c.lat is not None and c.level not in ("country", "province")})
-            scored = [(c, *gaz._score(c, ex, m.hint, ctx, m.name)) for c, ex in ((gaz.candidate(x), ex) for x, ex in m.pool)]
-            scored.sort(key=lambda t: -t[1])
-            results.append((scored, scored[0][0] if scored else None))
+            key = (m.name, m.hint, tuple(m.pool), tuple(ctx.get("within", ())), tuple(ctx.get("near", ())))
+            hit = memo.get(key)
+            if hit is None:
+                scored = [(c, *gaz._score(c, ex, m.hint, ctx, m.name)) for c, ex in ((gaz.candidate(x), ex) for x, ex in m.pool)]
+                scored.sort(key=lambda t: -t[1])
+                hit = memo[key] = (scored, scored[0][0] if scored else None)
+            results.append(hit)
         return results
 
     first = run(None)
@@ -606,18 +600,28 @@ def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
     extra = _list_items(text, ms, lex)
     if extra:
         ms = sorted(ms + extra, key=lambda m: m.start)
+    pools: dict[tuple[Any, ...], list[tuple[int, bool]]] = {}  # per distinct name, hint and cue
     for m in ms:
         m.role, m.cued = _role_before(text, m.start, lex)
-        m.pool = [(x, True) for x in m.exact if _admissible(m, gaz, lex, x, True)]
-        m.pool += [(x, False) for x in m.variant if _admissible(m, gaz, lex, x, False)]
+        key = (m.name, m.hint, m.cued, id(m.exact), id(m.variant))
+        pool = pools.get(key)
+        if pool is None:
+            pool = [(x, True) for x in m.exact if _admissible(m, gaz, lex, x, True)]
+            pool += [(x, False) for x in m.variant if _admissible(m, gaz, lex, x, False)]
+            pools[key] = pool
+        m.pool = pool
     for m in ms:
         if not m.pool and m.rule == "gazetteer" and m.hint:
             m.rule = "suffix"  # "Ryongwol village": a place by its suffix, though no entry fits
     ms = [m for m in ms if m.pool or m.rule != "gazetteer"]  # only ruled-out entries: not a place
+    levels: dict[tuple[Any, ...], str] = {}
     for m in ms:
         if m.pool:
-            best = max(m.pool, key=lambda p: gaz._score(gaz.candidate(p[0]), p[1], m.hint, {}, m.name)[0])
-            m.level = gaz.candidate(best[0]).level
+            key = (m.name, m.hint, id(m.pool))
+            if key not in levels:
+                best = max(m.pool, key=lambda p: gaz._score(gaz.candidate(p[0]), p[1], m.hint, {}, m.name)[0])
+                levels[key] = gaz.candidate(best[0]).level
+            m.level = levels[key]
         else:
             m.level = m.hint or "village"
         if m.hint and m.hint != "facility":

@@ -49,6 +49,13 @@ class _Rules:
     tail: re.Pattern[str]
     year_cue: re.Pattern[str]
     anchors: WordAnchors
+    possessive_before: re.Pattern[str]
+    kin_nouns: frozenset[str]
+    kin_list: re.Pattern[str]
+    kin_term: re.Pattern[str]
+    kin_size: dict[str, int]
+    bare_object: re.Pattern[str]
+    reduced: re.Pattern[str]
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +93,14 @@ def _rules() -> _Rules:
         rf"\b(?:(?P<approx>at{_SP}least){_SP})?(?P<num>an?|one)(?P<mods>(?:{_SP}{mod}){{0,3}}?){_SP}(?P<noun>{alternation(lex.get('singular', []))})\b(?![\-\u2019'])",
         re.IGNORECASE,
     )
+    # Kinship lists: "her parents, husband and three children" is one group of 2 + 1 + 3.
+    kin = lex.get("kin", {})
+    kin_size = {" ".join(w.lower().split()): int(n) for w, n in kin.get("sizes", {}).items()}
+    kin_word = rf"(?:{alternation([*kin_size, *kin.get('plural', [])])})"
+    poss = r"(?:(?:her|his|their|the\s{1,3}couple[\u2019']s|[A-Z][\w\-]{1,20}[\u2019']s){_SP})?".replace("{_SP}", _SP)
+    kin_term = re.compile(rf"{poss}(?:(?P<num>{number}){_SP})?(?P<kin>{kin_word})\b", re.IGNORECASE)
+    one_kin = rf"{poss}(?:{number}{_SP})?{kin_word}\b"
+    kin_list = re.compile(rf"(?<![\w\-]){one_kin}(?:(?:[\s\u00a0]{{0,2}},{_SP}(?:and{_SP})?|{_SP}and{_SP}){one_kin}){{1,5}}", re.IGNORECASE)
     spectator_after = re.compile(r"^[^.;!?]{0,60}?\b(?:" + "|".join(lex.get("spectator_after", [])) + r")\b", re.IGNORECASE)
     spectator_before = re.compile(r"\b(?:" + "|".join(lex.get("spectator_before", [])) + r")\b[^.;!?]{0,40}$", re.IGNORECASE)
     return _Rules(
@@ -110,6 +125,21 @@ def _rules() -> _Rules:
         ),
         year_cue=re.compile(r"\b(?:in|since|until|by|of|from|to|during|before|after|around)\s{1,3}$", re.IGNORECASE),
         anchors=_anchors(lex),
+        possessive_before=re.compile(lex.get("possessive_before", "(?!)")),
+        kin_nouns=frozenset(" ".join(w.lower().split()) for w in kin.get("plural", [])),
+        kin_list=kin_list,
+        kin_term=kin_term,
+        kin_size=kin_size,
+        bare_object=re.compile(
+            rf"(?<![\w\-]){alternation(lex.get('object_verbs', []))}{_SP}(?:(?P<approx>{approx}){_SP})?(?P<num>{number})"
+            rf"(?=[\s\u00a0]{{0,3}}(?:[,.;:!?\n]|$)|{_SP}(?:{alternation(lex.get('object_followers', []))})\b)",
+            re.IGNORECASE,
+        ),
+        reduced=re.compile(
+            rf"(?<![\w\-])(?P<noun>{alternation(lex.get('singular', []))}){_SP}(?:(?:publicly|secretly|reportedly|allegedly){_SP})?"
+            rf"(?:{alternation(lex.get('reduced_verbs', []))})\b",
+            re.IGNORECASE,
+        ),
     )
 
 
@@ -179,6 +209,11 @@ def find_victims(text: str) -> list[Victims]:
                     yield m
                     break
 
+    # Kinship lists first: their counted members ("two sons") are part of the list.
+    for f in _kin_groups(text, r):
+        if free(f.start, f.end):
+            found.append(f)
+            take(f.start, f.end)
     for m in scan(r.group, "count"):
         f = _from_group(m, r)
         if f is not None and free(f.start, f.end) and not _background(text, f, r):
@@ -217,8 +252,45 @@ def find_victims(text: str) -> list[Victims]:
             continue
         found.append(_Found(m.start(), m.end(), 1, "persons", bool(m.group("approx")), "count.single_person", m.group("noun").lower()))
         take(m.start(), m.end())
+    for m in r.bare_object.finditer(text):
+        count = parse_number(m.group("num"))
+        if count is None or count < 2 or (1900 <= count <= 2099 and len(m.group("num")) == 4):
+            continue
+        f = _Found(m.start("num") if not m.group("approx") else m.start("approx"), m.end(), count, "persons",
+                   bool(m.group("approx")), "count.bare_object", "persons")
+        if free(f.start, f.end) and not _background(text, f, r):
+            found.append(f)
+            take(f.start, f.end)
+    for m in r.reduced.finditer(text):
+        a, b = m.start(), m.end("noun")
+        if not free(a, b) or _PLURAL_BEFORE.search(text, max(0, a - 24), a):
+            continue
+        found.append(_Found(a, b, 1, "persons", False, "count.single_reduced", m.group("noun").lower()))
+        take(a, b)
     found.sort(key=lambda f: f.start)
     return [_victims(text, f, r) for f in _coordinate(text, found)]
+
+
+# "two North Korean woman"-style noise and "the man's wife": the noun is not one person standing alone.
+_PLURAL_BEFORE = re.compile(r"(?:\d|\b(?:two|three|four|five|several|many|some|of|whose|[\w]+[\u2019']s))[\s\u00a0]{1,3}(?:[\w.\-]+[\s\u00a0]{1,3}){0,2}$", re.IGNORECASE)
+
+
+def _kin_groups(text: str, r: _Rules) -> Iterator[_Found]:
+    """A list of relatives with known sizes ("her parents, husband and three children" -> 6)."""
+    for m in r.kin_list.finditer(text):
+        total = 0
+        for t in r.kin_term.finditer(text, m.start(), m.end()):
+            kin = " ".join(t.group("kin").lower().split())
+            if t.group("num"):
+                n = parse_number(t.group("num"))
+            else:
+                n = r.kin_size.get(kin)
+            if n is None:
+                total = -1  # "her husband and children": how many is not said
+                break
+            total += n
+        if total >= 2:
+            yield _Found(m.start(), m.end(), total, "persons", False, "count.kin_list", "relatives")
 
 
 def _from_group(m: re.Match[str], r: _Rules) -> _Found | None:
@@ -242,6 +314,8 @@ def _background(text: str, f: _Found, r: _Rules) -> bool:
     after = text[f.end : f.end + 80]
     if any(p.search(before) for p in r.background_before):
         return True
+    if r.possessive_before.search(before) and (f.noun not in r.kin_nouns or f.count is None or f.count >= r.population_min):
+        return True  # "its 2.87 million citizens", not "their two children"
     if any(p.search(after) for p in r.background_after):
         return True
     if f.count is not None:

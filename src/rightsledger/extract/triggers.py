@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -127,7 +128,16 @@ class _Alternation:
     Fragments are bucketed by the characters they can start with and each bucket is guarded
     by a lookahead, so at a word start the engine only tries the fragments that can match
     there: a few hundred triggers cost about as much as a dozen.
+
+    Over a long text even walking the bucket guards at every position adds up, so `finditer`
+    and `search` go one step further there: a cheap regex finds the positions where a match
+    can start and each is tried with a pattern holding only the buckets its first character
+    opens. That finds exactly the matches of the combined pattern (see `_dispatch`).
     """
+
+    # Below this many characters (the modality windows) one call of the combined pattern is
+    # cheaper than dispatching word by word.
+    DISPATCH_MIN_CHARS = 300
 
     def __init__(self, fragments: list[str]) -> None:
         # Longer fragments first: Python's alternation takes the first that matches, and the
@@ -141,30 +151,76 @@ class _Alternation:
                 anywhere.append(i)
             for c in firsts or ():
                 buckets.setdefault(c, []).append(i)
-        self._group_fragment: list[int] = [-1]  # group index -> fragment index
-        branches = []
-        for chars, members in _merge_buckets(buckets):
-            alts = "|".join(self._group(i) for i in members)
-            branches.append(f"(?=[{re.escape(chars)}])(?:{alts})")
+        self._groups: dict[re.Pattern[str], list[int]] = {}  # pattern -> fragment index by group
+        merged = _merge_buckets(buckets)
+        branches: list[tuple[str, list[int]]] = list(merged)
         if anywhere:
-            branches.append("|".join(self._group(i) for i in anywhere))
-        body = "|".join(branches)
-        self.regex = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE) if body else None
+            branches.append(("", anywhere))
+        self.regex = self._compile(branches) if branches else None
+        self._by_char: dict[str, re.Pattern[str]] = {}
+        self._starts: re.Pattern[str] | None = None
+        if self.regex is not None and not anywhere:
+            self._dispatch(merged)
 
-    def _group(self, i: int) -> str:
-        self._group_fragment.append(i)
-        return f"({self.fragments[i]})"
+    def _compile(self, branches: list[tuple[str, list[int]]]) -> re.Pattern[str]:
+        """One pattern of (guard characters or "" for none, fragment indices) branches."""
+        order = [-1]  # group number -> fragment index
+        texts = []
+        for chars, members in branches:
+            alts = "|".join(f"({self.fragments[i]})" for i in members)
+            order.extend(members)
+            texts.append(f"(?=[{re.escape(chars)}])(?:{alts})" if chars else alts)
+        rx = re.compile(rf"(?<!\w)(?:{'|'.join(texts)})(?!\w)", re.IGNORECASE)
+        self._groups[rx] = order
+        return rx
 
-    def finditer(self, text: str, pos: int = 0, endpos: int | None = None):
+    def _dispatch(self, merged: list[tuple[str, list[int]]]) -> None:
+        """Per ASCII first character, a pattern of only the buckets whose guard admits it.
+
+        The combined pattern at a position tries the buckets in order and skips those whose
+        lookahead fails; the per-character pattern lists the remaining ones in the same order,
+        so it matches exactly what the combined one matches there. Any other first character
+        (non-ASCII letters fold case in surprising ways: "ſ" is an "s") uses the combined pattern.
+        """
+        guards = [re.compile(f"[{re.escape(chars)}]", re.IGNORECASE) for chars, _ in merged]
+        by_buckets: dict[tuple[int, ...], re.Pattern[str]] = {}
+        for code in range(128):
+            c = chr(code)
+            admitted = tuple(b for b, g in enumerate(guards) if g.match(c))
+            if not admitted:
+                continue
+            if admitted not in by_buckets:
+                by_buckets[admitted] = self._compile([("", merged[b][1]) for b in admitted])
+            self._by_char[c] = by_buckets[admitted]
+        self._starts = re.compile(rf"(?<!\w)(?:[{re.escape(''.join(self._by_char))}]|[^\x00-\x7f])")
+
+    def finditer(self, text: str, pos: int = 0, endpos: int | None = None) -> Iterator[re.Match[str]]:
         if self.regex is None:
             return iter(())
-        return self.regex.finditer(text, pos, len(text) if endpos is None else endpos)
+        endpos = len(text) if endpos is None else endpos
+        if self._starts is None or endpos - pos < self.DISPATCH_MIN_CHARS:
+            return self.regex.finditer(text, pos, endpos)
+        return self._dispatched(text, pos, endpos)
+
+    def _dispatched(self, text: str, pos: int, endpos: int) -> Iterator[re.Match[str]]:
+        """What `self.regex.finditer` yields: leftmost matches, each search resuming at the end."""
+        assert self._starts is not None and self.regex is not None
+        resume = pos
+        by_char, combined = self._by_char, self.regex
+        for start in self._starts.finditer(text, pos, endpos):
+            at = start.start()
+            if at < resume:
+                continue
+            m = by_char.get(text[at], combined).match(text, at, endpos)
+            if m is not None:
+                resume = m.end()
+                yield m
 
     def search(self, text: str) -> re.Match[str] | None:
-        return self.regex.search(text) if self.regex is not None else None
+        return next(self.finditer(text), None)
 
     def fragment(self, m: re.Match[str]) -> str:
-        return self.fragments[self._group_fragment[m.lastindex or 0]]
+        return self.fragments[self._groups[m.re][m.lastindex or 0]]
 
 
 def _merge_buckets(buckets: dict[str, list[int]]) -> list[tuple[str, list[int]]]:

@@ -4,6 +4,8 @@
 entry sharing its key, and scores them with reasons: name form, administrative level hint, the country
 in focus, containment ("within" a named county or province), nearby places, and a population prior.
 The geoparser (extract/places.py) passes the document's context; callers without one get the prior.
+Entry numbers per name and the document-independent part of each score are memoised, so the
+geoparser's repeated questions about the same few names cost a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -55,10 +57,16 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _approx_km(lat: float, lon: float, p: tuple[float, float]) -> float:
-    """Equirectangular distance: within 1% of great-circle at the few hundred km that matter here."""
-    dlon = (lon - p[1] + 180.0) % 360.0 - 180.0
-    return 111.2 * math.hypot(lat - p[0], dlon * math.cos(math.radians((lat + p[0]) / 2)))
+def _nearest_km(lat: float, lon: float, points: Iterable[tuple[float, float]]) -> float:
+    """Equirectangular distance to the nearest point: within 1% of great-circle at the few hundred km
+    that matter here, and cheap, as it runs for every candidate of every ambiguous mention."""
+    cos, rad, hypot = math.cos, math.radians, math.hypot
+    return min(111.2 * hypot(lat - p0, ((lon - p1 + 180.0) % 360.0 - 180.0) * cos(rad((lat + p0) / 2))) for p0, p1 in points)
+
+
+@lru_cache(maxsize=4096)
+def _population_prior(population: int) -> float:
+    return min(math.log10(population + 1) / 7, 1.0)
 
 
 # Which level a bare name most likely means when nothing else says ("Hyesan" is the city, not Hyesan-si).
@@ -74,7 +82,7 @@ class Gazetteer:
         self._idx = idx
         self._cands: dict[int, Candidate] = {}
         self._numbers: dict[str, tuple[list[int], list[int]]] = {}  # name as written -> entry_numbers()
-        self._static: dict[tuple[int, bool, str | None, str | None], tuple[float, list[str]]] = {}
+        self._static: dict[tuple[str, bool, str | None, str | None], tuple[float, list[str], Candidate]] = {}
         self._country_names = {e[_ix.COUNTRY]: e[_ix.NAME] for _, e in idx.entries() if e[_ix.LEVEL] == "country" and e[_ix.SOURCE] == _ix.SRC_COUNTRY}
 
     # -- raw access -------------------------------------------------------------------------
@@ -171,19 +179,20 @@ class Gazetteer:
             why.append(f"context: {c.province} named in the text")
         near = ctx.get("near") or ()
         if near and c.lat is not None and c.lon is not None:
-            d = min(_approx_km(c.lat, c.lon, p) for p in near)
+            d = _nearest_km(c.lat, c.lon, near)
             if d < 300:
                 s += 1.0 * (1 - d / 300)
                 why.append(f"context: {d:.0f} km from a place named nearby")
         if c.population:
-            pop = min(math.log10(c.population + 1) / 7, 1.0)
-            s += pop
+            s += _population_prior(c.population)
             why.append(f"prior: population {c.population}")
         return round(s, 3), why
 
     def _static_score(self, c: Candidate, exact: bool, hint: str | None, name: str | None) -> tuple[float, list[str]]:
-        """The part of the score that does not depend on the document: name form, level, source."""
-        key = (self._idx.number(c.gazetteer_id) if c.source == _ix.SRC_USER else id(c), exact, hint, name)
+        """The part of the score that does not depend on the document: name form, level, source.
+
+        Added first, in the same order as ever, so memoising it does not change a single score."""
+        key = (c.gazetteer_id, exact, hint, name)
         hit = self._static.get(key)
         if hit is not None and hit[2] is c:
             return hit[0], hit[1]
@@ -222,25 +231,16 @@ class Gazetteer:
                   gazetteer_id: str | None = None) -> Candidate:
         """Add a place (or, with an existing `gazetteer_id` and no level change, aliases for it)."""
         idx = self._idx
-        if gazetteer_id and gazetteer_id in idx.by_id:
-            n = idx.by_id[gazetteer_id]
-        else:
+        n = idx.number(gazetteer_id) if gazetteer_id else None
+        if n is None:
             gid = gazetteer_id or f"user:{fold(name).replace(' ', '-')}"
             parents = tuple(p for p in (f"country:{country}" if country else None,) if p)
-            entry = (gid, name, level, lat, lon, country, province, county, int(population or 0), parents, _ix.SRC_USER)
-            n = len(idx.entries)
-            idx.entries.append(entry)
-            idx.by_id[gid] = n
-        korean = (idx.entries[n][_ix.COUNTRY] in ("KP", "KR"))
+            n = idx.add((gid, name, level, lat, lon, country, province, county, int(population or 0), parents, _ix.SRC_USER))
+        korean = idx.entry(n)[_ix.COUNTRY] in ("KP", "KR")
         for nm in [name, *aliases]:
-            for form in {nm, split_suffix(nm)[0]}:
-                k = fold(form)
-                if k:
-                    idx.by_fold[k] = tuple(dict.fromkeys((*idx.by_fold.get(k, ()), n)))
-                    idx.max_words = max(idx.max_words, min(k.count(" ") + 1, 8))
-                if korean and (kk := korean_key(form)):
-                    idx.by_korean[kk] = tuple(dict.fromkeys((*idx.by_korean.get(kk, ()), n)))
+            idx.add_name(n, nm, korean)
         self._cands.pop(n, None)
+        self._numbers.clear()
         return self.candidate(n)
 
     def load_extra(self, path: Path) -> int:

@@ -23,6 +23,7 @@ import json
 import logging
 import marshal
 import os
+import re
 import tempfile
 from array import array
 from collections.abc import Iterator
@@ -242,6 +243,11 @@ def _is_code(name: str) -> bool:
     return len(name) < 4 or (len(name) <= 5 and name.isupper())
 
 
+_OPEN_RE = re.compile(r"\s*\{")
+_BETWEEN_RE = re.compile(r"[\s,]*")
+_COLON_RE = re.compile(r"\s*:\s*")
+
+
 def _iter_json_values(path: Path, chunk: int = 1 << 20) -> Iterator[dict[str, Any]]:
     """The values of a top-level JSON object, parsed one at a time from a buffered read.
 
@@ -249,48 +255,34 @@ def _iter_json_values(path: Path, chunk: int = 1 << 20) -> Iterator[dict[str, An
     all of them (with every alternate name in every script) at once, several hundred MB."""
     dec = json.JSONDecoder()
     with open(path, encoding="utf-8") as f:
-        buf, pos, eof = f.read(chunk), 0, False
-
-        def more() -> bool:
-            nonlocal buf, pos, eof
-            if eof:
-                return False
-            data = f.read(chunk)
-            eof = not data
-            buf, pos = buf[pos:] + data, 0
-            return bool(data)
-
-        def skip(chars: str) -> str:
-            nonlocal pos
-            while True:
-                while pos < len(buf) and buf[pos] in chars:
-                    pos += 1
-                if pos < len(buf) or not more():
-                    return buf[pos] if pos < len(buf) else ""
-
-        if skip(" \t\r\n") != "{":
+        buf = f.read(chunk)
+        eof = not buf
+        m = _OPEN_RE.match(buf)
+        if m is None:
             raise ValueError(f"{path}: not a JSON object")
-        pos += 1
+        pos = m.end()
         while True:
-            ch = skip(" \t\r\n,")
-            if ch == "}":
+            if not eof and len(buf) - pos < chunk // 2:  # keep a record's worth of text ahead
+                data = f.read(chunk)
+                eof = not data
+                buf, pos = buf[pos:] + data, 0
+            p = _BETWEEN_RE.match(buf, pos).end()  # type: ignore[union-attr]
+            if buf[p:p + 1] == "}":
                 return
-            if ch != '"':
-                raise ValueError(f"{path}: unexpected {ch!r} at a key")
-            while True:
-                try:
-                    _, end = dec.raw_decode(buf, pos)  # the key
-                    pos = end
-                    if skip(" \t\r\n") != ":":
-                        raise ValueError(f"{path}: expected ':'")
-                    pos += 1
-                    skip(" \t\r\n")
-                    value, end = dec.raw_decode(buf, pos)
-                    break
-                except json.JSONDecodeError:
-                    if not more():
-                        raise
-            pos = end
+            try:
+                _, p = dec.raw_decode(buf, p)  # the key
+                colon = _COLON_RE.match(buf, p)
+                if colon is None:
+                    raise json.JSONDecodeError("expected ':'", buf, p)
+                value, p = dec.raw_decode(buf, colon.end())
+            except json.JSONDecodeError as exc:
+                if eof:
+                    raise ValueError(f"{path}: malformed JSON near character {exc.pos}") from exc
+                data = f.read(chunk)  # a record longer than the look-ahead: read on and retry
+                eof = not data
+                buf, pos = buf[pos:] + data, 0
+                continue
+            pos = p
             yield value
 
 

@@ -9,6 +9,7 @@ and tests.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
@@ -43,8 +44,8 @@ class InMemoryIndex:
         self._ids: list[str] = []
         self._num: dict[str, int] = {}
         self._docs: dict[str, Document] = {}
-        self._keys: dict[tuple[str, int], tuple[int, ...]] = {}
-        self._post: dict[str, dict[int, list[int]]] = {k: {} for k in KEY_KINDS}
+        self._keys: dict[tuple[str, int], array[int]] = {}
+        self._post: dict[str, dict[int, int | list[int]]] = {k: {} for k in KEY_KINDS}
         for d in documents:
             self.put(d)
 
@@ -70,21 +71,26 @@ class InMemoryIndex:
         return n
 
     def add_keys(self, kind: str, document_id: str, keys: Iterable[str]) -> None:
+        # a posting is one document number (most keys: MinHash bands) or a list of them
         post = self._post.setdefault(kind, {})
         n = self._number(document_id)
         for k in self._keys.pop((kind, n), ()):
-            lst = post.get(k)
-            if lst and n in lst:
-                lst.remove(n)
-        new = tuple(sorted({hash(k) for k in keys}))
+            cur = post.get(k)
+            if cur == n:
+                del post[k]
+            elif isinstance(cur, list) and n in cur:
+                cur.remove(n)
+        new = array("q", sorted({hash(k) for k in keys}))
         if new:
             self._keys[(kind, n)] = new
         for k in new:
-            lst = post.get(k)
-            if lst is None:
-                post[k] = [n]
-            else:
-                lst.append(n)
+            cur = post.get(k)
+            if cur is None:
+                post[k] = n
+            elif isinstance(cur, list):
+                cur.append(n)
+            elif cur != n:
+                post[k] = [cur, n]
 
     def lookup(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
         post = self._post.get(kind)
@@ -92,7 +98,10 @@ class InMemoryIndex:
             return {}
         counts: dict[int, int] = {}
         for k in {hash(k) for k in keys}:
-            for n in post.get(k, ()):
+            cur = post.get(k)
+            if cur is None:
+                continue
+            for n in cur if isinstance(cur, list) else (cur,):
                 counts[n] = counts.get(n, 0) + 1
         return {self._ids[n]: c for n, c in counts.items()}
 

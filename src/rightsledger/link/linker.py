@@ -48,13 +48,13 @@ class Overrides:
 
     merge: tuple[tuple[Ref, Ref], ...] = ()
     split: tuple[tuple[Ref, Ref], ...] = ()
+    _apart: frozenset[tuple[Ref, Ref]] = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_apart", frozenset(self.split) | frozenset((b, a) for a, b in self.split))
 
     def forbidden(self, a: Ref, b: Ref) -> bool:
-        return (a, b) in self._split or (b, a) in self._split
-
-    @property
-    def _split(self) -> frozenset[tuple[Ref, Ref]]:
-        return frozenset(self.split)
+        return (a, b) in self._apart
 
     def partners(self, doc_id: str) -> set[str]:
         return {y[0] for x, y in self.merge if x[0] == doc_id} | {x[0] for x, y in self.merge if y[0] == doc_id}
@@ -175,6 +175,7 @@ class _Run:
         self.profiles: dict[str, list[Profile]] = {}
         self.quotes: dict[str, dict[str, str]] = {}
         self.group: dict[str, str] = {}  # document -> its duplicate group's original
+        self.fps: dict[str, duplicates.Fingerprint] = {}
         self.edges: list[PairScore] = []
 
     # ------------------------------------------------------------ caches
@@ -229,18 +230,27 @@ class _Run:
 
     # ------------------------------------------------------------ steps
 
+    def fingerprint(self, doc_id: str) -> duplicates.Fingerprint:
+        """Fingerprints are recomputed rather than all kept: a 100,000-document run would hold
+        every shingle set at once otherwise."""
+        fp = self.fps.get(doc_id)
+        if fp is None:
+            if len(self.fps) >= 4096:
+                self.fps.pop(next(iter(self.fps)))
+            fp = self.fps[doc_id] = duplicates.fingerprint(self.doc(doc_id).text, self.s)
+        return fp
+
     def execute(self) -> LinkResult:
-        fps = self.register()
+        self.register()
         result = LinkResult()
-        result.duplicate_of = self.find_duplicates(fps)
+        result.duplicate_of = self.find_duplicates()
         region = self.region()
         self.make_cases(region, result)
         return result
 
-    def register(self) -> dict[str, duplicates.Fingerprint]:
-        fps = {}
+    def register(self) -> None:
         for d in self.new:
-            fp = fps[d.id] = duplicates.fingerprint(d.text, self.s)
+            fp = self.fingerprint(d.id)
             for kind, keys in duplicates.index_keys(fp).items():
                 self.index.add_keys(kind, d.id, keys)
             self.index.add_keys("quote", d.id, self.qkeys(d.id))
@@ -252,20 +262,19 @@ class _Run:
                 qry |= q
             self.index.add_keys("block", d.id, reg)
             self.index.add_keys("blockq", d.id, qry)
-        return fps
 
-    def find_duplicates(self, fps: dict[str, duplicates.Fingerprint]) -> dict[str, str | None]:
+    def find_duplicates(self) -> dict[str, str | None]:
         edges: list[tuple[str, str]] = []
-        members: set[str] = set(fps)
+        new_ids = {d.id for d in self.new}
+        members: set[str] = set(new_ids)
         for d in self.new:
-            fp = fps[d.id]
+            fp = self.fingerprint(d.id)
             for c in duplicates.candidates(fp, self.index, self.s, exclude=d.id):
-                if c in fps and c < d.id:
+                if c in new_ids and c < d.id:
                     continue  # a pair of new documents is checked once
-                other = fps.get(c) or duplicates.fingerprint(self.doc(c).text, self.s)
-                if duplicates.compare(fp, other, self.s):
+                if duplicates.compare(fp, self.fingerprint(c), self.s):
                     edges.append((d.id, c))
-                    if c not in fps:  # an old document brings its whole group along
+                    if c not in new_ids:  # an old document brings its whole group along
                         root = self.doc(c).duplicate_of or c
                         group = set(self.index.lookup("dupgroup", [root])) | {root, c}
                         self.fetch(group)
