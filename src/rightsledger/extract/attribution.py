@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rightsledger.extract.lexicon import PhraseMatcher, alternation, lexicon, words
+from rightsledger.extract.lexicon import PhraseMatcher, WordStartRegex, alternation, lexicon, words
 from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
 
 if TYPE_CHECKING:
@@ -67,8 +67,8 @@ class _Rules:
     before: re.Pattern[str]
     pronoun_after: re.Pattern[str]
     pronoun_before: re.Pattern[str]
-    media_phrases: re.Pattern[str]
-    org_names: re.Pattern[str]
+    media_phrases: WordStartRegex
+    org_names: WordStartRegex
 
 
 def _norm(s: str) -> str:
@@ -109,8 +109,8 @@ def _rules() -> _Rules:
         before=re.compile(rf"\b{alternation(frames.get('before', []))}{_SP}$", re.IGNORECASE),
         pronoun_after=re.compile(rf"^[\s\u00a0,]{{0,3}}(?:{pron}){_SP}(?:{verbs})\b|^[\s\u00a0,]{{0,3}}(?:{verbs}){_SP}(?:{pron})\b", re.IGNORECASE),
         pronoun_before=re.compile(rf"\b(?:{pron}){_SP}(?:\w+{_SP}){{0,2}}?(?:{verbs})\b[^.!?\u201c\u201d\"]{{0,60}}$", re.IGNORECASE),
-        media_phrases=re.compile(rf"(?<!\w){alternation(media)}(?!\w)", re.IGNORECASE),
-        org_names=re.compile(rf"(?<![\w\-])(?:[Tt]he{_HS})?{alternation(orgs)}(?![\w\-])"),
+        media_phrases=WordStartRegex(re.compile(rf"(?<!\w){alternation(media)}(?!\w)", re.IGNORECASE), media),
+        org_names=WordStartRegex(re.compile(rf"(?<![\w\-])(?:[Tt]he{_HS})?{alternation(orgs)}(?![\w\-])"), orgs, ["the"]),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Set as AbstractSet
+from collections.abc import Iterable, Iterator, Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from rightsledger.errors import DataFileError
 from rightsledger.resources import data_file, load_toml
 
-__all__ = ["PhraseMatcher", "WordAnchors", "Words", "alternation", "lexicon", "longest_first", "phrase", "segments", "template", "tokens", "words"]
+__all__ = ["PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "lexicon", "longest_first", "phrase", "segments", "template", "tokens", "words"]
 
 # Apostrophes and quote marks are written many ways in the same phrase ("People’s", "People's").
 _APOS = "['\u2019\u2018\u02bc`]"
@@ -91,13 +91,15 @@ class Words:
     `toks` holds (start, end, lower-case word) for every `\\w+` run; `where` maps a lower-case
     word to the indices of its tokens, so a finder with a lexicon of hundreds of words visits
     only the tokens that are in it instead of looping over every word of the text in Python;
-    `numeric` lists the tokens that start with a digit.
+    `numeric` lists the tokens that start with a digit, `non_ascii` those with a non-ASCII
+    character.
     """
 
     toks: tuple[tuple[int, int, str], ...]
     starts: tuple[int, ...]
     where: dict[str, list[int]]
     numeric: tuple[int, ...]
+    non_ascii: tuple[int, ...]
 
     def hits(self, listed: AbstractSet[str]) -> list[int]:
         """Indices, in text order, of the tokens whose lower-case form is one of `listed`."""
@@ -120,7 +122,8 @@ def words(text: str) -> Words:
     for i, (_s, _e, w) in enumerate(toks):
         where.setdefault(w, []).append(i)
     numeric = tuple(i for i, (s, _e, _w) in enumerate(toks) if text[s].isdigit())
-    return Words(toks, tuple(t[0] for t in toks), where, numeric)
+    non_ascii = () if text.isascii() else tuple(i for i, (s, e, _w) in enumerate(toks) if not text[s:e].isascii())
+    return Words(toks, tuple(t[0] for t in toks), where, numeric, non_ascii)
 
 
 def tokens(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -170,6 +173,51 @@ class WordAnchors:
                 else:
                     spans.append((lo, hi))
         return out
+
+
+class WordStartRegex:
+    """A regex whose matches all begin with one of a few words, tried only where those words are.
+
+    For an alternation of listed phrases (`alternation(...)` behind a lookbehind that keeps it
+    off the middle of a word) the leading word of every phrase is known; the shared word index
+    finds those words and the regex is tried only there, instead of at every character. The
+    matches are exactly `regex.finditer(text)`'s: any position where a match can start is
+    tried, in text order, resuming after each match (the regex must not match the empty
+    string). Tokens with non-ASCII letters are always
+    tried, since case-insensitive matching folds some of them to ASCII ("ſ" is an "s").
+    """
+
+    def __init__(self, regex: re.Pattern[str], phrases: Iterable[str], extra_first: Iterable[str] = ()) -> None:
+        self.regex = regex
+        firsts: set[str] | None = {w.lower() for w in extra_first}
+        for p in phrases:
+            p = p.strip()
+            lead = _TOKEN.match(p)
+            if not lead:  # starts with punctuation: no leading word to look for
+                firsts = None
+                break
+            firsts.add(lead.group(0).lower())
+        self.firsts = frozenset(firsts) if firsts is not None else None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        if self.firsts is None:
+            yield from self.regex.finditer(text)
+            return
+        index = words(text)
+        toks = index.toks
+        resume = 0
+        for i in _merge_sorted(index.hits(self.firsts), index.non_ascii):
+            at = toks[i][0]
+            if at < resume:
+                continue
+            m = self.regex.match(text, at)
+            if m is not None:
+                resume = m.end()
+                yield m
+
+
+def _merge_sorted(a: list[int], b: tuple[int, ...]) -> list[int]:
+    return sorted({*a, *b}) if b else a
 
 
 def longest_first(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

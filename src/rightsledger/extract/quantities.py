@@ -56,6 +56,7 @@ class _Rules:
     kin_size: dict[str, int]
     bare_object: re.Pattern[str]
     reduced: re.Pattern[str]
+    extra_anchors: dict[str, tuple[str, ...]]  # word -> the kin / object / reduced rules it can start or end
 
 
 @lru_cache(maxsize=1)
@@ -135,12 +136,25 @@ def _rules() -> _Rules:
             rf"(?=[\s\u00a0]{{0,3}}(?:[,.;:!?\n]|$)|{_SP}(?:{alternation(lex.get('object_followers', []))})\b)",
             re.IGNORECASE,
         ),
+        extra_anchors=_extra_anchors(lex, kin_size, kin.get("plural", [])),
         reduced=re.compile(
             rf"(?<![\w\-])(?P<noun>{alternation(lex.get('singular', []))}){_SP}(?:(?:publicly|secretly|reportedly|allegedly){_SP})?"
             rf"(?:{alternation(lex.get('reduced_verbs', []))})\b",
             re.IGNORECASE,
         ),
     )
+
+
+def _extra_anchors(lex: dict, kin_size: dict[str, int], kin_plural: list[str]) -> dict[str, tuple[str, ...]]:
+    """Words where the kin-list, bare-object and reduced-passive rules are tried (not everywhere)."""
+    out: dict[str, set[str]] = {}
+    for w in [*kin_size, *kin_plural]:
+        out.setdefault(re.findall(r"\w+", w.lower())[-1], set()).add("kin")
+    for w in lex.get("object_verbs", []):
+        out.setdefault(re.findall(r"\w+", w.lower())[0], set()).add("object")
+    for w in lex.get("singular", []):
+        out.setdefault(re.findall(r"\w+", w.lower())[0], set()).add("reduced")
+    return {w: tuple(sorted(n)) for w, n in out.items()}
 
 
 def _anchors(lex: dict) -> WordAnchors:
@@ -177,9 +191,14 @@ def find_victims(text: str) -> list[Victims]:
     starts: list[int] = []
     ends: list[int] = []
     toks = tokens(text)
-    hits: dict[str, list[int]] = {"count": [], "single": []}
+    hits: dict[str, list[int]] = {"count": [], "single": [], "kin": [], "object": [], "reduced": []}
+    extra = r.extra_anchors
     for i, (_s, _e, w) in enumerate(toks):
         names = ("count",) if w[0].isdigit() else r.anchors.words.get(w, ())
+        more = extra.get(w)
+        if more:
+            for name in more:
+                hits[name].append(i)
         for name in names:
             hits[name].append(i)
 
@@ -210,7 +229,7 @@ def find_victims(text: str) -> list[Victims]:
                     break
 
     # Kinship lists first: their counted members ("two sons") are part of the list.
-    for f in _kin_groups(text, r):
+    for f in _kin_groups(text, toks, hits["kin"], r):
         if free(f.start, f.end):
             found.append(f)
             take(f.start, f.end)
@@ -252,7 +271,7 @@ def find_victims(text: str) -> list[Victims]:
             continue
         found.append(_Found(m.start(), m.end(), 1, "persons", bool(m.group("approx")), "count.single_person", m.group("noun").lower()))
         take(m.start(), m.end())
-    for m in r.bare_object.finditer(text):
+    for m in _anchored(r.bare_object, text, toks, hits["object"]):
         count = parse_number(m.group("num"))
         if count is None or count < 2 or (1900 <= count <= 2099 and len(m.group("num")) == 4):
             continue
@@ -261,7 +280,7 @@ def find_victims(text: str) -> list[Victims]:
         if free(f.start, f.end) and not _background(text, f, r):
             found.append(f)
             take(f.start, f.end)
-    for m in r.reduced.finditer(text):
+    for m in _anchored(r.reduced, text, toks, hits["reduced"]):
         a, b = m.start(), m.end("noun")
         if not free(a, b) or _PLURAL_BEFORE.search(text, max(0, a - 24), a):
             continue
@@ -271,13 +290,38 @@ def find_victims(text: str) -> list[Victims]:
     return [_victims(text, f, r) for f in _coordinate(text, found)]
 
 
+def _anchored(rx: re.Pattern[str], text: str, toks, at_words: list[int]) -> Iterator[re.Match[str]]:
+    """Matches of `rx` starting at the given words only (a cheap word index, not a full scan)."""
+    last_end = -1
+    for i in at_words:
+        at = toks[i][0]
+        if at < last_end:
+            continue
+        m = rx.match(text, at, min(len(text), at + 120))
+        if m is not None:
+            last_end = m.end()
+            yield m
+
+
 # "two North Korean woman"-style noise and "the man's wife": the noun is not one person standing alone.
 _PLURAL_BEFORE = re.compile(r"(?:\d|\b(?:two|three|four|five|several|many|some|of|whose|[\w]+[\u2019']s))[\s\u00a0]{1,3}(?:[\w.\-]+[\s\u00a0]{1,3}){0,2}$", re.IGNORECASE)
 
 
-def _kin_groups(text: str, r: _Rules) -> Iterator[_Found]:
+def _kin_groups(text: str, toks, kin_hits: list[int], r: _Rules) -> Iterator[_Found]:
     """A list of relatives with known sizes ("her parents, husband and three children" -> 6)."""
-    for m in r.kin_list.finditer(text):
+    last_end = -1
+    for i in kin_hits:
+        m = None
+        for j in range(max(0, i - 3), i + 1):  # a possessive and a number may stand before the kin word
+            at = toks[j][0]
+            if at < last_end:
+                continue
+            m = r.kin_list.match(text, at, min(len(text), at + 200))
+            if m is not None:
+                break
+        if m is None:
+            continue
+        last_end = m.end()
         total = 0
         for t in r.kin_term.finditer(text, m.start(), m.end()):
             kin = " ".join(t.group("kin").lower().split())
