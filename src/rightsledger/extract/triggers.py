@@ -211,7 +211,7 @@ class _Alternation:
             at = start.start()
             if at < resume:
                 continue
-            m = by_char.get(text[at], combined).match(text, at, endpos)
+            m = by_char.get(text[at], combined).match(text, at, endpos)  # combined: non-ASCII
             if m is not None:
                 resume = m.end()
                 yield m
@@ -395,8 +395,11 @@ def _clause_left(text: str, lo: int, hi: int) -> int:
     return last
 
 
+_CLAUSE_END = re.compile(r"[,;:“”\"]|\s[–—]\s|\(")
+
+
 def _clause_right(text: str, lo: int, hi: int) -> int:
-    m = re.compile(r"[,;:“”\"]|\s[–—]\s|\(").search(text, lo, hi)
+    m = _CLAUSE_END.search(text, lo, hi)
     return m.start() if m else hi
 
 

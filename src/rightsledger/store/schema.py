@@ -10,9 +10,11 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -117,6 +119,8 @@ facts = Table(
     Column("rule", Text),
     Column("detail", Text),
     Column("status", String(16), nullable=False, server_default="proposed"),
+    # The fact as a reviewer left it ({"value": …, "evidence": span}); NULL = as proposed.
+    Column("current", Json),
 )
 
 citations = Table(
@@ -132,4 +136,145 @@ citations = Table(
     Column("component", String(100)),
     Column("rule", Text),
     Column("detail", Text),
+)
+
+
+# -- review workspace (migration 0003) ---------------------------------------------------------
+# Accounts, web sessions, the review log and case review status. Full-text search lives beside
+# `documents`: an FTS5 table `documents_fts` kept in step by triggers on SQLite, a generated
+# `search_vector` tsvector column with a GIN index on PostgreSQL (both made by migration 0003,
+# outside this metadata because they differ by database).
+ROLES = ("viewer", "analyst", "admin")
+CASE_REVIEW_STATUSES = ("proposed", "reviewed", "verified", "rejected")
+FTS_TABLE = "documents_fts"
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # one of ROLES
+    Column("password_hash", Text, nullable=False),  # argon2id, never the password
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Stamp, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    # Keyed by the name typed, known or not, so a lockout says nothing about which names exist.
+    Column("name", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure", Stamp, nullable=False),
+    Column("locked_until", Stamp),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("expires_at", Stamp, nullable=False),
+)
+
+review_log = Table(
+    "review_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Stamp, nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("action", String(32), nullable=False),  # confirm, correct, reject, add, case_status, merge, …
+    Column("target_kind", String(16), nullable=False),  # fact, case, document, user
+    Column("target_id", String(100), nullable=False),
+    Column("document_id", String(64), index=True),  # for a document's history page
+    Column("old", Json),
+    Column("new", Json),
+    Index("ix_review_log_target", "target_kind", "target_id"),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target_kind", String(16), nullable=False),  # case, document, fact
+    Column("target_id", String(100), nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("at", Stamp, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_notes_target", "target_kind", "target_id"),
+)
+
+case_reviews = Table(
+    "case_reviews",
+    metadata,
+    Column("case_id", String(100), primary_key=True),  # no row = "proposed"
+    Column("status", String(16), nullable=False),  # one of CASE_REVIEW_STATUSES
+    Column("user_name", String(200), nullable=False),
+    Column("at", Stamp, nullable=False),
+)
+
+# -- linking (migration 0002) ----------------------------------------------------------------
+# The linker's candidate index: keys it wrote for each document (MinHash bands, sampled
+# shingles, quotation hashes, blocking keys, duplicate groups, cases), looked up by (kind, key).
+link_keys = Table(
+    "link_keys",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_link_keys_document_id_kind", "document_id", "kind"),
+)
+
+# Which documents the linker has seen, and with which settings version.
+link_state = Table(
+    "link_state",
+    metadata,
+    Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", String(32), nullable=False),
+    Column("linked_at", Stamp, nullable=False),
+)
+
+# One row per case; members are the incidents whose case_id names it. `summary` holds the
+# case as the linker explained it (members, roles, origins, facts, conflicts, reasons).
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("types", Json, nullable=False),
+    Column("origin_count", Integer, nullable=False),
+    Column("summary", Json, nullable=False),
+    Column("updated_at", Stamp, nullable=False),
+    Index("ix_cases_status", "status"),
+)
+
+# Who copies, cites or shares quotations with whom, and why.
+document_links = Table(
+    "document_links",
+    metadata,
+    Column("kind", String(16), primary_key=True),  # duplicate | quote | cites | co_cited
+    Column("from_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("to_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_document_links_to_id", "to_id"),
+)
+
+# Analysts' merge / split decisions: re-applied on every linking run, never edited (an audit trail).
+link_overrides = Table(
+    "link_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(8), nullable=False),  # merge | split
+    Column("a_document_id", ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("a_incident_id", String(100), nullable=False),
+    Column("b_document_id", ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("b_incident_id", String(100), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("tool", String(100), nullable=False),
+    Column("recorded_at", Stamp, nullable=False),
 )
