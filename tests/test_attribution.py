@@ -103,3 +103,101 @@ def test_attribution_hostile_input_is_linear():
         find_informants(blob, registry=reg)
         find_citations(blob, reg, None)
         assert time.perf_counter() - t0 < 15, blob[:20]
+
+
+# -- the shared word index and the matchers built on it: the fast paths must find exactly what a
+# -- plain scan finds (the reference implementations below are the straightforward versions).
+
+_WORDY = st.lists(st.sampled_from(
+    ["the", "The", "THE", "Daily", "NK", "Radio", "Free", "Asia", "a", "local", "source", "told", "said",
+     "Ministry", "of", "State", "Security", "human", "rights", "groups", "ſ", "K", "İ", "ı", "한국", "2019",
+     "²", " ", "  ", "\n", "-", "'", "’", ".", ",", "(", ")"]), max_size=60).map("".join)
+
+
+def _plain_phrases(matcher, text):
+    """Every token tried in turn, as before the word index."""
+    import re
+
+    from rightsledger.extract.lexicon import _GAP, longest_first
+
+    toks = [(m.start(), m.end(), m.group(0).lower()) for m in re.finditer(r"\w+", text)]
+    out = []
+    for i in range(len(toks)):
+        for seq in matcher._first.get(toks[i][2], []):
+            k = len(seq)
+            if i + k <= len(toks) and all(
+                toks[i + j][2] == seq[j] and _GAP.fullmatch(text, toks[i + j - 1][1], toks[i + j][0]) for j in range(1, k)
+            ):
+                out.append((toks[i][0], toks[i + k - 1][1], matcher._phrase[seq]))
+                break
+    keep = set(longest_first((s, e) for s, e, _ in out))
+    return [h for h in out if (h[0], h[1]) in keep]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WORDY)
+def test_attribution_phrase_matcher_finds_what_a_plain_scan_finds(text):
+    from rightsledger.extract.lexicon import PhraseMatcher
+
+    matcher = PhraseMatcher(["Daily NK", "the Daily NK", "Radio Free Asia", "Free Asia", "the", "State Security",
+                             "Ministry of State Security", "source", "local source", "human rights groups"])
+    assert matcher.find(text) == _plain_phrases(matcher, text)
+
+
+def test_attribution_phrase_matcher_prefers_the_longest_phrase():
+    from rightsledger.extract.lexicon import PhraseMatcher
+
+    matcher = PhraseMatcher(["State Security", "Ministry of State Security", "the"])
+    text = "Officers of the Ministry of State Security came; State Security agents followed."
+    assert [text[s:e] for s, e, _ in matcher.find(text)] == ["the", "Ministry of State Security", "State Security"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WORDY)
+def test_attribution_word_start_regex_matches_like_the_plain_regex(text):
+    from rightsledger.extract.attribution import _rules
+
+    r = _rules()
+    for fast in (r.media_phrases, r.org_names):
+        assert [(m.span(), m.group(0)) for m in fast.finditer(text)] == [(m.span(), m.group(0)) for m in fast.regex.finditer(text)]
+
+
+def test_attribution_word_start_regex_without_leading_word_scans_everything():
+    import re
+
+    from rightsledger.extract.lexicon import WordStartRegex
+
+    rx = WordStartRegex(re.compile(r"\(AFP\)|Yonhap"), ["(AFP)", "Yonhap"])
+    assert rx.firsts is None
+    assert [m.group(0) for m in rx.finditer("Seoul (AFP) - Yonhap said")] == ["(AFP)", "Yonhap"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(_WORDY)
+def test_attribution_word_index_holds_every_token(text):
+    import re
+
+    from rightsledger.extract.lexicon import words
+
+    index = words(text)
+    toks = tuple((m.start(), m.end(), m.group(0).lower()) for m in re.finditer(r"\w+", text))
+    assert index.toks == toks and index.starts == tuple(t[0] for t in toks)
+    assert index.numeric == tuple(i for i, t in enumerate(toks) if text[t[0]].isdigit())
+    assert index.non_ascii == tuple(i for i, t in enumerate(toks) if not text[t[0] : t[1]].isascii())
+    assert sorted(i for ids in index.where.values() for i in ids) == list(range(len(toks)))
+    assert all(toks[i][2] == w for w, ids in index.where.items() for i in ids)
+
+
+def test_attribution_citations_computed_once_still_drop_the_own_outlet(registry):
+    text = ("Seoul (AFP) - Two families were exiled, a resident told Daily NK. "
+            "According to Radio Free Asia, the order came from Pyongyang.")
+    everything = [c.outlet for c in find_citations(text, registry)]
+    assert len(everything) >= 2
+    own = everything[0]
+    assert [c.outlet for c in find_citations(text, registry, own)] == everything[1:]
+    # Each call returns its own objects: changing one result does not change the next.
+    first = find_citations(text, registry)
+    first[0].outlet = "changed"
+    assert find_citations(text, registry)[0].outlet == own
+    informants = find_informants(text, registry=registry, own_outlet=own)
+    assert not any(a.kind == "media" and a.evidence.text == own for a in informants)

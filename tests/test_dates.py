@@ -86,3 +86,35 @@ def test_dates_hostile_input_is_linear():
         t0 = time.perf_counter()
         find_dates(blob, date(2020, 1, 1))
         assert time.perf_counter() - t0 < 5, blob[:20]
+
+
+def _plain_anchor_windows(anchors, text):
+    """Every token looked up in turn, as before the shared word index."""
+    import re
+
+    out = {name: [] for name in anchors.windows}
+    for m in re.finditer(r"\w+", text):
+        tok = m.group(0)
+        names = anchors.digits if tok[0].isdigit() else anchors.words.get(tok.lower(), ())
+        for name in names:
+            if name in anchors.cased and not tok[0].isupper():
+                continue
+            before, after = anchors.windows[name]
+            lo, hi = max(0, m.start() - before), min(len(text), m.end() + after)
+            spans = out[name]
+            if spans and lo <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], hi)
+            else:
+                spans.append((lo, hi))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["In", "June", "june", "May", "may", "MAY", "last", "year", "week", "ago", "Monday",
+                                 "today", "spring", "17th", "2019", "²", "٣", "ſ", "İ", " ", "  ", "\n", ",", "."]),
+                max_size=60).map("".join))
+def test_dates_anchor_windows_match_a_plain_scan(text):
+    from rightsledger.extract.dates import _compiled
+
+    anchors = _compiled()[2]
+    assert anchors.find(text) == _plain_anchor_windows(anchors, text)

@@ -76,6 +76,25 @@ def test_gazetteer_lookup_is_fast(gaz: Gazetteer) -> None:
     assert (time.perf_counter() - t0) / 1000 < 0.002  # ~6 µs when the machine is idle
 
 
+def test_gazetteer_near_spellings(gaz: Gazetteer) -> None:
+    # Korean names compare by spelling key, so a romanisation variant plus one slip still meets.
+    found = gaz.near_spellings("Hyeisan", ["KP"], ["city"])
+    assert found and all(d == 1 for _, d in found) and {c.name for c, _ in found} == {"Hyesan"}
+    assert [c.name for c, _ in gaz.near_spellings("Shenyangg", ["CN"], ["city"])] == ["Shenyang"]
+    assert gaz.near_spellings("Shenyangg", ["CN"], ["province"]) == []  # levels filter
+    assert gaz.near_spellings("Shenyangg", ["KP"], ["city"]) == []  # only the countries asked about
+    assert gaz.near_spellings("Musal", ["KP"], ["city", "county"]) == []  # under six letters: never guessed
+
+
+def test_gazetteer_near_spellings_see_user_additions(tmp_path: Path) -> None:
+    f = tmp_path / "extra.toml"
+    f.write_text('[[place]]\nname = "Qorvelmist"\nlevel = "city"\nlat = 41.0\nlon = 129.0\ncountry = "KP"\n', encoding="utf-8")
+    g = load_gazetteer(f)
+    assert g.near_spellings("Qorvelmistt", ["KP"], ["city"])[0][0].name == "Qorvelmist"
+    g.add_place("Brenvalcourt", level="city", lat=41.1, lon=129.1, country="KP")
+    assert g.near_spellings("Brenvalcoart", ["KP"], ["city"])[0][0].name == "Brenvalcourt"
+
+
 def test_gazetteer_user_additions_csv(tmp_path: Path) -> None:
     f = tmp_path / "extra.csv"
     f.write_text(

@@ -176,3 +176,17 @@ def test_pipeline_long_input_is_linear(kind):
     big = seconds(max(1, 500_000 // len(unit)))
     # Ten times the text: linear work takes about ten times as long; allow for a busy machine.
     assert big < max(2.0, 30 * small), (small, big)
+
+
+def test_pipeline_steps_run_one_by_one_give_what_the_pipeline_gives():
+    # The benchmark times the steps one by one: that must be the same work as calling the pipeline.
+    text = ("In June, 30 families from Hyesan were sent into internal exile, a resident told Daily NK. "
+            "\u201cThey were given a day to pack,\u201d the resident said.")
+    pipeline = default_pipeline()
+    assert [s.name for s in pipeline.steps] == pipeline.names
+    whole = pipeline(Document(id="a", text=text, published=date(2023, 7, 2)))
+    stepped = Document(id="a", text=text, published=date(2023, 7, 2))
+    for step in pipeline.steps:
+        step.component.annotate(stepped, step.component.find(stepped))
+    assert stepped.explain() == whole.explain()
+    assert sorted(stepped.layers) == sorted(whole.layers)

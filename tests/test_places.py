@@ -117,3 +117,16 @@ def test_places_long_text_is_linear() -> None:
     find_toponyms(para * 20, gaz)
     big = time.perf_counter() - t0
     assert big < small * 60 + 0.2  # 20x the text; generous for a loaded machine, fails on quadratic work
+
+
+def test_places_near_spelling_is_explained() -> None:
+    t = find_toponyms("Nine households were expelled from Hyeisan City in Ryanggang Province.")[0]
+    assert t.chosen is not None and t.chosen.name == "Hyesan"
+    assert t.why is not None and t.why.rule == "gazetteer+near-spelling"
+    assert "read as Hyesan" in t.why.detail and "Ryanggang" in t.why.detail
+
+
+def test_places_curated_news_spelling() -> None:
+    t = find_toponyms("Six families were expelled from Haesan in May.")[0]
+    assert t.chosen is not None and t.chosen.gazetteer_id.startswith("kp:") and t.chosen.name == "Hyesan"
+    assert t.why is not None and t.why.rule == "gazetteer"

@@ -84,3 +84,39 @@ def test_triggers_span_modality_for_any_span():
     i = text.index("300")
     cls, cue = span_modality(text, Span(0, len(text), text), Span(i, i + 14, text[i:i + 14]))
     assert cls == "hedged" and cue is not None
+
+
+# -- the large trigger alternation is scanned word by word with per-letter patterns; it must find
+# -- exactly what the one combined pattern finds, including where case folding is unusual.
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.lists(st.sampled_from(
+    ["were", "executed", "publicly", "EXECUTED", "Executions", "arrested", "detained", "sent", "to", "a", "prison",
+     "camp", "beaten", "to death", "shot", "dead", "families", "exiled", "banished", "the", "not", "rumours",
+     "ſhot", "K", "İ", "ı", "한국", "²", " ", "  ", "\n", "-", "'", "’", ".", ",", "(", "“", "”"]), max_size=50).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PIECES)
+def test_triggers_word_dispatch_matches_the_combined_pattern(text):
+    from rightsledger.extract.triggers import default_finder
+
+    alternation = default_finder()._anchors
+    assert alternation._starts is not None  # large enough to be dispatched
+    padded = text + " " * alternation.DISPATCH_MIN_CHARS  # long enough to take the dispatching path
+    fast = [(m.span(), alternation.fragment(m)) for m in alternation.finditer(padded)]
+    plain = [(m.span(), alternation.fragment(m)) for m in alternation.regex.finditer(padded)]
+    assert fast == plain
+    first = alternation.search(padded)
+    assert (first.span() if first else None) == (plain[0][0] if plain else None)
+
+
+def test_triggers_dispatch_folds_case_like_the_regex_engine():
+    from rightsledger.extract.triggers import default_finder
+
+    alternation = default_finder()._anchors
+    text = "Two men were \u017fhot dead and others EXECUTED. " * 10  # "ſ" matches "s" case-insensitively
+    assert [m.group(0) for m in alternation.finditer(text)] == [m.group(0) for m in alternation.regex.finditer(text)]
+    assert any("\u017f" in m.group(0) for m in alternation.finditer(text))

@@ -642,6 +642,171 @@ def verify(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) 
     raise typer.Exit(OK if report.ok else SOME_FAILED)
 
 
+# -- cases: copies, citation chains, corroboration ----------------------------------------------
+def _short(doc_id: str) -> str:
+    return doc_id[:8]
+
+
+def _cases_table(found: list[lg.Case], title: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    table.add_column("case", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("origins", overflow="fold", ratio=2)
+    table.add_column("reports", justify="right")
+    table.add_column("types", overflow="fold", ratio=2)
+    table.add_column("places", overflow="fold", ratio=2)
+    styles = {"corroborated": "green", "contested": "bold yellow", "single_source": "dim"}
+    for c in found:
+        origins = f"{len(c.independent_origins)}: " + "; ".join(c.independent_origins)
+        table.add_row(c.id, Text(c.status, style=styles.get(c.status, "")), Text(safe(origins)), str(len(c.members)),
+                      ", ".join(c.types), Text(safe(", ".join(c.places[:4]) + (" …" if len(c.places) > 4 else ""))))
+    return table
+
+
+@app.command("cases")
+@translated
+def cases_(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", metavar="STATUS",
+                                               help="Only cases with this status: single_source, corroborated or contested.")] = None,
+    type_: Annotated[str | None, typer.Option("--type", metavar="TYPE", help="Only cases with this violation type (e.g. forced_relocation).")] = None,
+    place: Annotated[str | None, typer.Option("--place", metavar="NAME", help="Only cases naming this place, county or province (part of the name).")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List cases: incidents reported by one or more documents, with independent origins and status."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        found = ledger.cases(status=status, type=type_, place=place)
+    if state.json or json_:
+        emit_json([c.to_json() for c in found])
+        return
+    out.print(_cases_table(found, f"{len(found)} case(s)"))
+
+
+def _case_view(c: lg.Case) -> list[Any]:
+    """The parts of `rightsledger case ID`: summary, members, chains, links, facts, conflicts."""
+    parts: list[Any] = []
+    head = Table.grid(padding=(0, 2))
+    for key, value in (("case", c.id), ("status", c.status), ("types", ", ".join(c.types)),
+                       ("independent origins", f"{len(c.independent_origins)}: " + "; ".join(c.independent_origins))):
+        head.add_row(Text(key, style="bold"), Text(safe(value)))
+    parts.append(head)
+    members = Table(title="member reports", show_lines=False)
+    for name in ("document", "published", "outlet", "role", "rests on", "url"):
+        members.add_column(name, overflow="fold")
+    for m in c.members:
+        members.add_row(_short(m.document_id), m.published.isoformat() if m.published else "", Text(safe(m.outlet or "")),
+                        m.role, Text(safe(", ".join(m.origins))), Text(safe(m.url or "")))
+    parts.append(members)
+    outlet = {m.document_id: m.outlet or _short(m.document_id) for m in c.members}
+    chains = Tree(Text("who relays whom", style="bold"))
+    for m in c.members:
+        steps = [f"{_short(d)} ({outlet.get(d, '?')})" for d in m.chain]
+        chains.add(Text(safe(" → ".join(steps + [", ".join(m.origins)]))))
+    parts.append(chains)
+    if c.links:
+        links = Tree(Text("document links", style="bold"))
+        for lk in c.links:
+            links.add(Text(safe(f"{lk.kind}: {_short(lk.a)} → {_short(lk.b)} — {lk.detail}")))
+        parts.append(links)
+    facts = Tree(Text("facts, with the reports that state them", style="bold"))
+    for kind, values in c.facts.items():
+        if values:
+            node = facts.add(Text(kind, style="bold"))
+            for value, docs in values.items():
+                node.add(Text(safe(value)) + Text("  " + ", ".join(_short(d) for d in docs), style="dim"))
+    parts.append(facts)
+    if c.conflicts:
+        conflicts = Tree(Text("conflicts", style="bold yellow"))
+        for cf in c.conflicts:
+            what = cf["fact"] + (f" ({cf['unit']})" if cf.get("unit") else "")
+            node = conflicts.add(Text(what, style="bold"))
+            for value, docs in cf["values"].items():
+                node.add(Text(safe(value)) + Text("  " + ", ".join(_short(d) for d in docs), style="dim"))
+        parts.append(conflicts)
+    if c.reasons:
+        why = Tree(Text("why these reports were grouped", style="bold"))
+        for r in c.reasons:
+            rules = "; ".join(f"{x.rule} {x.weight:+g}" + (f" ({x.detail})" if x.detail else "") for x in r.reasons)
+            why.add(Text(safe(f"{_short(r.a[0])} ~ {_short(r.b[0])}: {r.score:.2f} — {rules}")))
+        parts.append(why)
+    return parts
+
+
+@app.command("case")
+@translated
+def case_(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="ID", help="Case id (a unique prefix is enough).")],
+    json_: JsonOpt = False,
+) -> None:
+    """Show a case: member reports and roles, who relays whom, facts with supporting reports, conflicts."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        c = ledger.case(case_id)
+    if state.json or json_:
+        emit_json(c.explain())
+        return
+    for part in _case_view(c):
+        out.print(part)
+
+
+@app.command("link")
+@translated
+def link_(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Re-run linking over the whole ledger from scratch (normally automatic after ingest); overrides are kept."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        report = ledger.link()
+    if state.json or json_:
+        emit_json(report.to_dict())
+    elif not (state.quiet or quiet):
+        d = report.to_dict()
+        statuses = ", ".join(f"{n} {s}" for s, n in sorted(d["statuses"].items())) or "none"
+        out.print(f"Linked {d['documents']} document(s): {d['duplicates']} copies, {d['cases']} case(s) ({statuses}).")
+
+
+NoteOpt = Annotated[str, typer.Option("--note", metavar="TEXT", help="Why (kept in the audit trail of overrides).")]
+
+
+@app.command("merge-cases")
+@translated
+def merge_cases(
+    ctx: typer.Context,
+    case_a: Annotated[str, typer.Argument(metavar="CASE", help="A case id.")],
+    case_b: Annotated[str, typer.Argument(metavar="OTHER", help="The case that describes the same event.")],
+    note: NoteOpt = "",
+    json_: JsonOpt = False,
+) -> None:
+    """Record that two cases are one event (an analyst override kept across re-linking)."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        c = ledger.merge_cases(case_a, case_b, note)
+    if state.json or json_:
+        emit_json(c.to_json())
+    else:
+        out.print(f"Merged into case {c.id} ({c.status}, {len(c.members)} report(s)).")
+
+
+@app.command("split-case")
+@translated
+def split_case(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="CASE", help="A case id.")],
+    document: Annotated[str, typer.Argument(metavar="DOC", help="The document to take out of the case.")],
+    note: NoteOpt = "",
+    json_: JsonOpt = False,
+) -> None:
+    """Record that a report is not about a case (an analyst override kept across re-linking)."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        c = ledger.split_case(case_id, document, note)
+    if state.json or json_:
+        emit_json(c.to_json())
+    else:
+        out.print(f"Case {c.id} now has {len(c.members)} report(s) ({c.status}).")
+
+
 @app.command()
 @translated
 def demo(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) -> None:
@@ -652,22 +817,184 @@ def demo(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) ->
     with lg.demo_ledger(state.db) as ledger:
         report = _run_ingest(state, ledger, lambda cb: ledger.ingest_examples(progress=cb))
         docs = list(ledger.iter_documents(report.document_ids()))
+        found = ledger.cases()
         where = settings.redact_url(ledger.url)
     rows = [(d, i) for d in docs for i in d.incidents if i.modality == "asserted"]
     if state.json:
-        emit_json({**report.to_dict(), "database": where, "documents": [d.to_dict() for d in docs]})
+        emit_json({**report.to_dict(), "database": where, "documents": [d.to_dict() for d in docs],
+                   "cases": [c.to_json() for c in found]})
     else:
         out.print(_incident_table(rows, f"{len(rows)} incident(s) in {len(docs)} example report(s)"))
-        cases = {i.case_id for _, i in rows if i.case_id}
-        if cases:
-            out.print(f"{len(cases)} case(s) link incidents reported more than once.")
+        several = [c for c in found if len(c.members) > 1]
+        if several:
+            out.print(_cases_table(several, f"{len(several)} of {len(found)} case(s) are reported by more than one document"))
+        if found:
+            out.print(f"{len(found)} case(s); {len(several)} reported by more than one document; "
+                      f"{sum(1 for c in found if c.status == 'corroborated')} corroborated by independent origins, "
+                      f"{sum(1 for c in found if c.status == 'contested')} contested.", soft_wrap=True)
         if not state.quiet:
             out.print(_ingest_summary(report), soft_wrap=True)
             db_opt = "" if state.db else f" --db {settings.DEMO_DB}"
             first = docs[0].id[:8] if docs else "ID"
+            case_hint = f"  rightsledger{db_opt} case {several[0].id}\n" if several else ""
             out.print(f"Ledger: {where}\nNext:\n  rightsledger{db_opt} show {first}\n  rightsledger{db_opt} explain {first}\n"
+                      f"  rightsledger{db_opt} cases\n{case_hint}"
                       f"  rightsledger{db_opt} export --format csv -o incidents.csv", soft_wrap=True)
     raise typer.Exit(OK if report.ok else SOME_FAILED)
+
+
+# -- scale: batch on Dask, bulk load ------------------------------------------------------------
+@app.command()
+@translated
+def batch(
+    ctx: typer.Context,
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...",
+                                                 help="Files, .jsonl bundles, directories (recursive) or .warc/.warc.gz web archives.")],
+    out_dir: Annotated[Path, typer.Option("--out", metavar="DIR", help="Folder for the Parquet results (re-use it to resume).")],
+    scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS",
+                                                  help="An existing Dask cluster (tcp://host:8786); its workers must see DIR.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", metavar="N", min=0,
+                                                help="Local worker processes (default: one per core; 0 = in this process, no Dask).")] = None,
+    partition_size: Annotated[int, typer.Option("--partition-size", metavar="N", min=1,
+                                                help="Items per partition: the unit of work, memory and resumption.")] = 500,
+    filter_: Annotated[str | None, typer.Option("--filter", metavar="north-korea|FILE",
+                                                help="Keep only reports mentioning a term of this list (packaged name or file).")] = None,
+    max_bytes: MaxBytesOpt = None,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Prepare and extract many reports on Dask into Parquet partitions (then `rightsledger load DIR`)."""
+    state = _state(ctx)
+    state.json |= json_
+    state.quiet |= quiet
+    with progress_bar(not (state.quiet or state.json), "Batch") as advance:
+        done = {"items": 0, "documents": 0}
+
+        def on_event(e: dict[str, Any]) -> None:
+            if e["event"] == "failed":
+                err.print(Text("✗ ", style="red") + Text(f"partition {e['partition']}: {safe(e['error'])}"))
+            done["items"] += int(e.get("items", 0))
+            done["documents"] += int(e.get("documents", 0))
+            verb = "skipped" if e["event"] == "skipped" else "done"
+            advance(f"Partition {e['partition']} {verb}: {done['items']} items read, "
+                    f"{done['documents']} documents extracted")
+
+        report = lg.run_batch(inputs, out_dir, scheduler=scheduler, workers=workers, partition_size=partition_size,
+                              relevance=filter_, max_bytes=max_bytes, progress=on_event)
+    if state.json:
+        emit_json(report.to_dict())
+    elif not state.quiet:
+        t = report.totals
+        rate = t.get("items", 0) / report.seconds if report.seconds else 0.0
+        where = f"on {report.workers} worker(s)" if report.workers else "in this process"
+        out.print(f"{len(report.processed)} partition(s) processed, {len(report.skipped)} already done, "
+                  f"{len(report.failed)} failed, in {report.seconds:.1f} s {where}. Totals: {t.get('items', 0)} items, {t.get('documents', 0)} documents, "
+                  f"{t.get('incidents', 0)} incidents, {t.get('filtered', 0)} filtered out, "
+                  f"{t.get('errors', 0)} unreadable ({rate:.0f} items/s this run).", soft_wrap=True)
+        if report.ok:
+            out.print(f"Next: rightsledger load {safe(str(out_dir))}", soft_wrap=True)
+        else:
+            out.print("Run the same command again to retry the failed partitions.", soft_wrap=True)
+    raise typer.Exit(OK if report.ok and not report.totals.get("errors") else SOME_FAILED)
+
+
+@app.command()
+@translated
+def load(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The --out folder of `rightsledger batch`.")],
+    link: Annotated[bool, typer.Option("--link/--no-link", help="Link the new documents into cases afterwards.")] = True,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Bulk-load batch results into the ledger (idempotent: loading twice adds nothing)."""
+    state = _state(ctx)
+    state.json |= json_
+    state.quiet |= quiet
+    with state.ledger() as ledger, progress_bar(not (state.quiet or state.json), "Loading") as advance:
+        report = ledger.load(directory, link=link,
+                             progress=lambda pid, stats: advance(f"Loaded {pid}: {stats['documents']} new document(s)"))
+    if state.json:
+        emit_json(report.to_dict())
+    elif not state.quiet:
+        rows = sum(report.rows.values())
+        rate = rows / report.seconds if report.seconds else 0.0
+        linked = (f"; linked into {len(report.link.cases)} case(s) in {report.link_seconds:.1f} s"
+                  if report.link else "")
+        out.print(f"Loaded {report.documents} new document(s) from {report.partitions} partition(s); "
+                  f"{report.known} already in the ledger; {rows} rows in {report.seconds:.1f} s "
+                  f"({rate:.0f} rows/s){linked}.", soft_wrap=True)
+
+
+# -- review workspace ---------------------------------------------------------------------------
+@app.command()
+@translated
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. Keep 127.0.0.1 unless behind an HTTPS proxy.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    tile_url: Annotated[str | None, typer.Option("--tile-url", metavar="URL",
+                                                 help="Online map tiles, e.g. https://tile.example/{z}/{x}/{y}.png (default: none; the map works offline).")] = None,
+) -> None:
+    """Run the review workspace (web app) on this ledger: search, map, timeline, review and correct facts."""
+    import uvicorn
+
+    from rightsledger.review import ReviewSettings, create_app
+
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        if not ledger.users():
+            err.print("No users yet: create one first with `rightsledger user add NAME --role admin`.")
+            raise typer.Exit(FATAL)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            err.print(f"Listening on {host}: anyone who can reach it can try to sign in. Put it behind HTTPS.")
+        err.print(f"Review workspace on http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl+C to stop)")
+        uvicorn.run(create_app(ledger, ReviewSettings(tile_url=tile_url)), host=host, port=port,
+                    log_level="warning", proxy_headers=False, server_header=False)
+
+
+user_app = typer.Typer(help="Manage review workspace accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+@translated
+def user_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Login name (letters, digits, . @ - _).")],
+    role: Annotated[str, typer.Option("--role", metavar="ROLE", help="viewer (reads), analyst (reviews), admin (users, confidential exports).")] = "viewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin instead of prompting.")] = False,
+) -> None:
+    """Create an account for the review workspace (the password is stored as an argon2 hash)."""
+    from rightsledger.review import auth
+
+    if role not in lg.ROLES:
+        raise typer.BadParameter(f"{role!r} is not a role; use one of: {', '.join(lg.ROLES)}", param_hint="--role")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        auth.add_user(ledger, name, role, password)
+    if not state.quiet:
+        out.print(Text(f"Added user {name} ({role})."))
+
+
+@user_app.command("list")
+@translated
+def user_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """List review workspace accounts with their roles."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        rows = ledger.users()
+    if state.json or json_:
+        emit_json([{k: r[k] for k in ("name", "role", "disabled", "created_by")} for r in rows])
+        return
+    table = Table("name", "role", "state", "created by", title=f"{len(rows)} user(s)")
+    for r in rows:
+        table.add_row(Text(safe(r["name"])), r["role"], "disabled" if r["disabled"] else "active", Text(safe(r["created_by"])))
+    out.print(table)
 
 
 def main() -> None:

@@ -8,22 +8,39 @@ or nothing. The CLI and the review app call these methods and only format what t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
 from rightsledger import evidence, extract, ingest, settings
-from rightsledger.errors import IngestError, NotFoundError, RightsLedgerError
+from rightsledger import link as linking
+from rightsledger.errors import ConfigError, IngestError, NotFoundError, RightsLedgerError
 from rightsledger.export import FORMATS, export_documents
 from rightsledger.export.tabular import place_label, victims_label  # shared by the CSV and the CLI
 from rightsledger.extract import places as geoparse
-from rightsledger.model import Document, Span
-from rightsledger.store.repository import Repository
+from rightsledger.model import (
+    DATE_PRECISIONS,
+    MODALITIES,
+    PERPETRATOR_KINDS,
+    PLACE_LEVELS,
+    PLACE_ROLES,
+    SOURCE_KINDS,
+    VICTIM_UNITS,
+    VIOLATION_TYPES,
+    Document,
+    Span,
+)
+from rightsledger.resources import data_file
+from rightsledger.store.repository import CandidateKeys, Repository, ReviewRepository, SearchFilters
+from rightsledger.store.schema import ROLES
 from rightsledger.store.session import Database
 
 log = logging.getLogger(__name__)
@@ -31,8 +48,9 @@ log = logging.getLogger(__name__)
 INGESTED, REPEAT, FAILED = "ingested", "repeat", "failed"
 ID_LENGTH = 16  # hex digits of the SHA-256 used as document id (the full digest on a clash)
 
-__all__ = ["Ledger", "IngestReport", "ItemResult", "VerifyReport", "analyse", "demo_ledger",
-           "find_places", "explain_places", "describe_pipeline", "FORMATS", "place_label", "victims_label"]
+__all__ = ["Ledger", "IngestReport", "LoadReport", "run_batch", "ItemResult", "VerifyReport", "LinkReport", "Case", "analyse", "demo_ledger",
+           "find_places", "explain_places", "describe_pipeline", "FORMATS", "place_label", "victims_label",
+           "SearchFilters", "ROLES", "CASE_STEPS"]
 
 
 @dataclass(slots=True)
@@ -101,6 +119,25 @@ class VerifyReport:
 
 
 Progress = Callable[[ItemResult], None]
+Case = linking.Case
+
+
+@dataclass(slots=True)
+class LinkReport:
+    """What a linking run did: documents linked, copies found, cases written and retired."""
+
+    documents: int = 0
+    duplicates: int = 0
+    cases: list[Case] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    full: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        statuses: dict[str, int] = {}
+        for c in self.cases:
+            statuses[c.status] = statuses.get(c.status, 0) + 1
+        return {"documents": self.documents, "duplicates": self.duplicates, "cases": len(self.cases),
+                "statuses": statuses, "retired": self.retired, "full": self.full}
 
 
 def _jsonable(value: Any) -> Any:
@@ -215,6 +252,33 @@ def describe_pipeline() -> list[dict[str, Any]]:
     return list(describe()) if describe else []
 
 
+@dataclass(slots=True)
+class LoadReport:
+    """What `Ledger.load` added from a batch results folder (nothing, the second time)."""
+
+    partitions: int = 0
+    documents: int = 0
+    known: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    link: LinkReport | None = None
+    link_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"partitions": self.partitions, "documents": self.documents, "known": self.known,
+                "rows": self.rows, "seconds": round(self.seconds, 3),
+                "link": self.link.to_dict() if self.link else None, "link_seconds": round(self.link_seconds, 3)}
+
+
+def run_batch(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
+              relevance: str | None = None, max_bytes: int | None = None, **options: Any) -> Any:
+    """`rightsledger batch`: prepare and extract on Dask into Parquet (see rightsledger.batch.run_batch)."""
+    from rightsledger import batch  # needs the scale extra (Dask, pyarrow): imported only when used
+
+    return batch.run_batch([Path(p) for p in inputs], Path(out), max_bytes=int(settings.get("max_bytes", max_bytes)),
+                           relevance=batch.load_filter(relevance) if relevance else None, **options)
+
+
 class Ledger:
     """An incident ledger in a SQLite file or a PostgreSQL database (migrated on open)."""
 
@@ -234,8 +298,12 @@ class Ledger:
     # -- ingest -------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str | os.PathLike[str]] = (), urls: Sequence[str] = (), *,
                max_bytes: int | None = None, allow_private: bool | None = None,
-               progress: Progress | None = None) -> IngestReport:
-        """Ingest files, directories, bundles and URLs; one transaction per document."""
+               progress: Progress | None = None, link: bool = True) -> IngestReport:
+        """Ingest files, directories, bundles and URLs; one transaction per document.
+
+        Then (unless `link=False`) the new documents are linked to the ledger's cases in one
+        more transaction; documents an interrupted run left unlinked are linked with them.
+        """
         report = IngestReport()
         for item in _items([Path(p) for p in paths], urls, max_bytes, allow_private):
             result = self._ingest_one(item)
@@ -244,6 +312,8 @@ class Ledger:
             report.results.append(result)
             if progress:
                 progress(result)
+        if link and report.ingested:
+            self.link_new()
         return report
 
     def ingest_examples(self, progress: Progress | None = None) -> IngestReport:
@@ -353,6 +423,588 @@ class Ledger:
             report.problems += repo.incomplete()
             report.documents = len(repo.document_ids())
         return report
+
+
+    # -- bulk loading of batch results ---------------------------------------------------------
+    def load(self, directory: str | os.PathLike[str], *, link: bool = True,
+             progress: Callable[[str, dict[str, Any]], None] | None = None) -> LoadReport:
+        """Load a `rightsledger batch` results folder: one transaction per partition, idempotent.
+
+        Documents the ledger already holds (by SHA-256) are not stored again and custody records
+        already made for the same source are not repeated, so loading twice adds nothing. Custody
+        records name the batch run and partition. Then the new documents are linked into cases.
+        """
+        import time
+
+        from rightsledger.batch import Results  # needs the scale extra (pyarrow)
+        from rightsledger.store import bulk
+
+        results = Results(Path(directory))
+        report = LoadReport()
+        t0 = time.perf_counter()
+        where = {"loaded_from": str(results.root.resolve())}
+        for pid, rows in results.iter_partitions(("documents", "originals", "custody", "incidents", "facts",
+                                                  "citations")):
+            with self.db.write() as conn:
+                stats = bulk.load_rows(conn, rows, details=where)
+            report.partitions += 1
+            report.documents += stats.documents
+            report.known += stats.known
+            for table, n in stats.rows.items():
+                report.rows[table] = report.rows.get(table, 0) + n
+            if progress:
+                progress(pid, stats.to_dict())
+        report.seconds = time.perf_counter() - t0
+        if link and report.documents:
+            t1 = time.perf_counter()
+            # Every document not linked yet: this load's, and any an interrupted load left behind.
+            report.link = self.link_new()
+            report.link_seconds = time.perf_counter() - t1
+        return report
+
+    # -- linking: copies, citation chains, cases ----------------------------------------------
+    def _overrides(self, repo: Repository) -> linking.Overrides:
+        """Analysts' decisions; for a pair decided twice, the later decision holds."""
+        latest: dict[tuple[tuple[str, str], tuple[str, str]], str] = {}
+        for o in repo.overrides():
+            a, b = (o["a_document_id"], o["a_incident_id"]), (o["b_document_id"], o["b_incident_id"])
+            latest[(min(a, b), max(a, b))] = o["action"]
+        return linking.Overrides(merge=tuple(sorted(p for p, act in latest.items() if act == "merge")),
+                                 split=tuple(sorted(p for p, act in latest.items() if act == "split")))
+
+    def _link(self, repo: Repository, ids: Sequence[str], full: bool = False) -> LinkReport:
+        """Link `ids` against the ledger and store the decisions (inside the caller's transaction)."""
+        index = CandidateKeys(repo)
+        docs = index.documents(sorted(set(ids)))
+        link_settings = linking.load_settings()
+        result = linking.Linker(index, link_settings, self._overrides(repo)).add(docs)
+        links = [{"kind": lk.kind, "from_id": lk.a, "to_id": lk.b, "score": lk.score, "detail": lk.detail}
+                 for lk in result.links]
+        links += [{"kind": "duplicate", "from_id": d, "to_id": o, "score": 1.0, "detail": "copy of an earlier text"}
+                  for d, o in sorted(result.duplicate_of.items()) if o]
+        rows = [{"id": c.id, "status": c.status, "types": c.types, "origin_count": len(c.independent_origins),
+                 "summary": c.explain()} for c in result.cases]
+        repo.save_links(result.duplicate_of, result.case_of, rows, result.retired, links)
+        repo.mark_linked([d.id for d in docs], link_settings.version)
+        dups = sum(1 for o in result.duplicate_of.values() if o)
+        return LinkReport(len(docs), dups, result.cases, result.retired, full)
+
+    def link_new(self) -> LinkReport:
+        """Link every document the linker has not seen yet (normally run by `ingest`)."""
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            return self._link(repo, repo.unlinked_ids())
+
+    def link(self, document_ids: list[str] | None = None) -> LinkReport:
+        """Re-link: the given documents against the ledger, or (None) everything from scratch.
+
+        A full run forgets every earlier decision except analysts' overrides and links all
+        documents in one deterministic pass, in one transaction.
+        """
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            if document_ids is None:
+                repo.clear_linking()
+                return self._link(repo, repo.document_ids(), full=True)
+            return self._link(repo, [repo.resolve(r) for r in document_ids])
+
+    def cases(self, status: str | None = None, type: str | None = None, place: str | None = None) -> list[Case]:
+        """Cases, optionally of one status, with one violation type, or naming a place
+        (a case-insensitive part of a place, county or province name)."""
+        if status is not None and status not in linking.STATUSES:
+            raise NotFoundError(f"no case status {status!r}", hint="use one of: " + ", ".join(linking.STATUSES))
+        with self.db.read() as conn:
+            found = [Case.from_json(s) for s in Repository(conn).cases(status)]
+        if type:
+            found = [c for c in found if type in c.types]
+        if place:
+            want = place.casefold()
+            found = [c for c in found if any(want in p.casefold() for p in c.places)]
+        return found
+
+    def case(self, case_id: str) -> Case:
+        """One case (an id or a unique prefix of one), with what `Case.explain()` shows."""
+        with self.db.read() as conn:
+            s = Repository(conn).case(case_id.strip())
+        if s is None:
+            raise NotFoundError(f"no case {case_id!r} in the ledger", hint="see `rightsledger cases`")
+        return Case.from_json(s)
+
+    def merge_cases(self, case_a: str, case_b: str, note: str = "") -> Case:
+        """An analyst's decision that two cases are one event; kept across every re-link."""
+        a, b = self.case(case_a), self.case(case_b)
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            ma, mb = repo.case_members(a.id), repo.case_members(b.id)
+            repo.add_override("merge", min(ma), min(mb), note)
+            report = self._link(repo, sorted({d for d, _ in ma + mb}))
+        return self._case_of(report, min(ma))
+
+    def split_case(self, case_id: str, document: str, note: str = "") -> Case:
+        """An analyst's decision that a report is not about this case; kept across every re-link.
+        Returns what remains of the case."""
+        c = self.case(case_id)
+        with self.db.write() as conn:
+            repo = Repository(conn)
+            doc_id = repo.resolve(document)
+            members = repo.case_members(c.id)
+            mine = [m for m in members if m[0] == doc_id]
+            if not mine:
+                raise NotFoundError(f"document {doc_id} is not in case {c.id}", hint=f"see `rightsledger case {c.id}`")
+            for x in mine:
+                for y in members:
+                    if y[0] != doc_id:
+                        repo.add_override("split", x, y, note)
+            report = self._link(repo, sorted({d for d, _ in members}))
+        rest = [m for m in members if m[0] != doc_id]
+        return self._case_of(report, min(rest)) if rest else self.case(c.id)
+
+    def _case_of(self, report: LinkReport, ref: tuple[str, str]) -> Case:
+        for c in report.cases:
+            if ref[1] in c.incident_ids:
+                return c
+        raise NotFoundError(f"incident {ref[1]} is in no case after re-linking", hint="see `rightsledger cases`")
+
+    def overrides(self) -> list[dict[str, Any]]:
+        """Every merge and split an analyst recorded, oldest first, with who and when."""
+        with self.db.read() as conn:
+            return Repository(conn).overrides()
+
+    # -- review workspace: accounts and sessions ----------------------------------------------
+    # Passwords arrive hashed (argon2, `rightsledger.review.auth`); the ledger never sees one.
+    def add_user(self, name: str, role: str, password_hash: str, created_by: str | None = None) -> None:
+        """A new account; every account change is in the review log (never the hash)."""
+        name = _check_user_name(name)
+        _check_role(role)
+        by = created_by or settings.current_user()
+        with self.db.write() as conn:
+            rev = ReviewRepository(conn)
+            if rev.user(name) is not None:
+                raise ConfigError(f"there is already a user {name!r}", hint="choose another name")
+            rev.add_user(name, role, password_hash, by)
+            rev.log(by, "user_add", "user", name, new={"role": role})
+
+    def update_user(self, name: str, *, by: str, role: str | None = None, password_hash: str | None = None,
+                    disabled: bool | None = None) -> None:
+        """Change a user's role, password or disabled flag; their sessions end when they lose access."""
+        with self.db.write() as conn:
+            rev = ReviewRepository(conn)
+            user = rev.user(name)
+            if user is None:
+                raise NotFoundError(f"no user {name!r}", hint="see the users page or `rightsledger user add`")
+            changes: dict[str, Any] = {}
+            if role is not None:
+                changes["role"] = _check_role(role)
+            if disabled is not None:
+                changes["disabled"] = bool(disabled)
+            if password_hash is not None:
+                changes["password_hash"] = password_hash
+            if not changes:
+                return
+            rev.update_user(name, **changes)
+            shown = {k: v for k, v in changes.items() if k != "password_hash"}
+            if password_hash is not None:
+                shown["password"] = "changed"
+            rev.log(by, "user_update", "user", name, old={k: user[k] for k in changes if k != "password_hash"},
+                    new=shown)
+            if disabled or password_hash is not None or role is not None:
+                rev.end_sessions(user_id=user["id"])
+
+    def user(self, name: str) -> dict[str, Any] | None:
+        """An account with its password hash (for checking a login), or None."""
+        with self.db.read() as conn:
+            return ReviewRepository(conn).user(name)
+
+    def users(self) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return ReviewRepository(conn).users()
+
+    def login_throttle(self, name: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            return ReviewRepository(conn).throttle(name)
+
+    def record_login_failure(self, name: str, failures: int, at: datetime, locked_until: datetime | None) -> None:
+        with self.db.write() as conn:
+            ReviewRepository(conn).record_failure(name, failures, at, locked_until)
+
+    def clear_login_failures(self, name: str) -> None:
+        with self.db.write() as conn:
+            ReviewRepository(conn).clear_throttle(name)
+
+    def start_session(self, user_id: int, token_hash: str, csrf: str, created: datetime, expires: datetime) -> None:
+        with self.db.write() as conn:
+            rev = ReviewRepository(conn)
+            rev.end_sessions(expired_before=created)  # housekeeping: forget sessions that ran out
+            rev.add_session(token_hash, user_id, csrf, created, expires)
+
+    def session(self, token_hash: str, now: datetime) -> tuple[dict[str, Any], str] | None:
+        with self.db.read() as conn:
+            return ReviewRepository(conn).session(token_hash, now)
+
+    def end_session(self, token_hash: str) -> None:
+        with self.db.write() as conn:
+            ReviewRepository(conn).end_sessions(token_hash=token_hash)
+
+    # -- review workspace: facts, cases, notes --------------------------------------------------
+    def review_facts(self, ref: str) -> list[dict[str, Any]]:
+        """Every fact of a document with its id, status, current value, proposal and why."""
+        with self.db.read() as conn:
+            doc_id = Repository(conn).resolve(ref)
+            return ReviewRepository(conn).document_facts(doc_id)
+
+    def fact(self, fact_id: int) -> dict[str, Any]:
+        with self.db.read() as conn:
+            return ReviewRepository(conn).fact(fact_id)
+
+    def confirm_fact(self, fact_id: int, user: str) -> dict[str, Any]:
+        return self._review_fact(fact_id, user, "confirm", "confirmed")
+
+    def reject_fact(self, fact_id: int, user: str) -> dict[str, Any]:
+        return self._review_fact(fact_id, user, "reject", "rejected")
+
+    def correct_fact(self, fact_id: int, user: str, changes: dict[str, Any],
+                     span: tuple[int, int] | None = None) -> dict[str, Any]:
+        """A reviewer's version of a fact (value fields and/or a re-selected evidence span).
+
+        The extraction's proposal stays as it was; the review log keeps old and new.
+        """
+        return self._review_fact(fact_id, user, "correct", "corrected", changes, span)
+
+    def _review_fact(self, fact_id: int, user: str, action: str, status: str,
+                     changes: dict[str, Any] | None = None, span: tuple[int, int] | None = None) -> dict[str, Any]:
+        with self.db.write() as conn:
+            rev = ReviewRepository(conn)
+            before = rev.fact(fact_id)
+            current = None
+            if action == "correct":
+                value = _revised(before["kind"], before["value"], changes or {})
+                evidence_span = before["evidence"]
+                if span is not None:
+                    text = Repository(conn).load([before["document_id"]])[0].text
+                    evidence_span = _selection(text, *span).to_dict()
+                current = {"value": value, "evidence": evidence_span}
+                if before["kind"] == "date":
+                    rev.set_incident_date(before["incident_id"], value)
+            rev.set_fact(fact_id, status, current)
+            after = rev.fact(fact_id)
+            rev.log(user, action, "fact", str(fact_id), document_id=before["document_id"],
+                    old=_fact_state(before), new=_fact_state(after))
+        return after
+
+    def add_fact(self, incident_id: str, kind: str, start: int, end: int, value: dict[str, Any], user: str) -> int:
+        """A fact the extraction missed, from a selection of the document's clean text."""
+        if kind not in _FACT_FIELDS:
+            raise ConfigError(f"no fact kind {kind!r}", hint="use one of: " + ", ".join(_FACT_FIELDS))
+        with self.db.write() as conn:
+            rev = ReviewRepository(conn)
+            doc_id = rev.incident_document(incident_id)
+            text = Repository(conn).load([doc_id])[0].text
+            span = _selection(text, start, end)
+            full = _revised(kind, _FACT_DEFAULTS[kind](span.text), value)
+            fact_id = rev.add_fact(incident_id, kind, full, span, user)
+            if kind == "date":
+                rev.set_incident_date(incident_id, full)
+            rev.log(user, "add", "fact", str(fact_id), document_id=doc_id, old=None,
+                    new=_fact_state(rev.fact(fact_id)))
+        return fact_id
+
+    def history(self, *, target_kind: str | None = None, target_id: str | None = None,
+                document_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """Review log entries, newest first: who, when, what, old and new value."""
+        with self.db.read() as conn:
+            return ReviewRepository(conn).history(target_kind, target_id, document_id, limit)
+
+    def case_review_status(self, case_ids: Iterable[str]) -> dict[str, str]:
+        with self.db.read() as conn:
+            return ReviewRepository(conn).case_status(case_ids)
+
+    def set_case_status(self, case_id: str, status: str, user: str) -> str:
+        """Move a case along proposed → reviewed → verified (or rejected); refuses other jumps."""
+        case = self.case(case_id)
+        with self.db.write() as conn:
+            rev = ReviewRepository(conn)
+            old = rev.case_status([case.id])[case.id]
+            if status not in CASE_STEPS.get(old, ()):
+                allowed = ", ".join(CASE_STEPS.get(old, ())) or "nothing"
+                raise ConfigError(f"case {case.id} is {old}; it cannot become {status!r}",
+                                  hint=f"from {old} it can become: {allowed}")
+            rev.set_case_status(case.id, status, user)
+            rev.log(user, "case_status", "case", case.id, old={"status": old}, new={"status": status})
+        return status
+
+    def review_merge(self, case_a: str, case_b: str, user: str, note: str = "") -> Case:
+        """`merge_cases`, with the reviewer recorded in the review log."""
+        merged = self.merge_cases(case_a, case_b, note or f"merged by {user}")
+        with self.db.write() as conn:
+            ReviewRepository(conn).log(user, "merge", "case", merged.id, old={"cases": [case_a, case_b]},
+                                       new={"case": merged.id, "note": note})
+        return merged
+
+    def review_split(self, case_id: str, document: str, user: str, note: str = "") -> Case:
+        """`split_case`, with the reviewer recorded in the review log."""
+        rest = self.split_case(case_id, document, note or f"split by {user}")
+        with self.db.write() as conn:
+            ReviewRepository(conn).log(user, "split", "case", case_id, old={"case": case_id, "document": document},
+                                       new={"case": rest.id, "note": note})
+        return rest
+
+    def add_note(self, target_kind: str, target_id: str, user: str, body: str) -> int:
+        body = body.strip()
+        if not body:
+            raise ConfigError("the note is empty", hint="write something before saving")
+        if target_kind not in ("case", "document", "fact"):
+            raise ConfigError(f"notes cannot be attached to {target_kind!r}", hint="use case, document or fact")
+        with self.db.write() as conn:
+            rev = ReviewRepository(conn)
+            note_id = rev.add_note(target_kind, target_id, user, body[:20_000])
+            rev.log(user, "note", target_kind, target_id,
+                    document_id=target_id if target_kind == "document" else None, new={"note": note_id})
+        return note_id
+
+    def notes(self, target_kind: str, target_id: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return ReviewRepository(conn).notes(target_kind, target_id)
+
+    # -- review workspace: search, dashboard, map, timeline ------------------------------------
+    def search(self, filters: SearchFilters, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Incidents matching full text and facets: {"total", "rows", "facets"}."""
+        with self.db.read() as conn:
+            return ReviewRepository(conn).search(filters, limit, offset)
+
+    def dashboard(self) -> dict[str, Any]:
+        """Counts of asserted incidents by type, province and year, plus the most recent cases."""
+        with self.db.read() as conn:
+            rev = ReviewRepository(conn)
+            found = rev.search(SearchFilters(modalities=("asserted",)), limit=0)
+            recent = rev.recent_cases(10)
+            stats = Repository(conn).stats()
+        return {"incidents": found["total"], "facets": found["facets"], "recent_cases": recent,
+                "documents": stats["documents"], "cases": stats["cases"]}
+
+    def map_data(self, filters: SearchFilters) -> list[dict[str, Any]]:
+        """One marker per case (or per incident outside any case) with coordinates: where, how
+        many victims, types, and origin→destination lines for relocations and repatriations."""
+        with self.db.read() as conn:
+            rows = ReviewRepository(conn).located(filters)
+        return _markers(rows)
+
+    def timeline(self, filters: SearchFilters) -> list[dict[str, Any]]:
+        """One entry per case (or lone incident) with its date range and precision, oldest first."""
+        with self.db.read() as conn:
+            rev = ReviewRepository(conn)
+            rows = rev.dated(filters)
+            details = rev.incident_facts([r["id"] for r in rows])
+        seen: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            key = r["case_id"] or r["id"]
+            if key in seen:
+                continue
+            seen[key] = {"id": key, "case": bool(r["case_id"]), "document_id": r["document_id"],
+                         "start": r["date_start"].isoformat(),
+                         "end": (r["date_end"] or r["date_start"]).isoformat(), "precision": r["date_precision"],
+                         "types": details.get(r["id"], {}).get("types", [])}
+        return list(seen.values())
+
+    def export_for_review(self, fmt: str, out: IO[str], *, user: str, include_unconfirmed: bool = False,
+                          informants: bool = False) -> int:
+        """`export`, for the review app: informant details left out unless `informants`; an
+        export that includes them is recorded in the review log."""
+        docs = self.iter_documents()
+        if not informants:
+            docs = (_without_informants(d) for d in docs)
+        n = export_documents(docs, fmt, out, include_unconfirmed=include_unconfirmed)
+        if informants:
+            with self.db.write() as conn:
+                ReviewRepository(conn).log(user, "export", "export", fmt,
+                                           new={"informants": True, "records": n, "unconfirmed": include_unconfirmed})
+        return n
+
+    @staticmethod
+    def map_base() -> dict[str, Any]:
+        """The offline base map: province polygons and county points (name, province, lat, lon)."""
+        return _map_base()
+
+
+def _without_informants(doc: Document) -> Document:
+    for inc in doc.incidents:
+        inc.sources = []
+    return doc
+
+
+def _check_user_name(name: str) -> str:
+    name = name.strip()
+    if not re.fullmatch(r"[\w.@-]{1,64}", name):
+        raise ConfigError(f"{name!r} is not a usable user name",
+                          hint="use 1-64 letters, digits, dots, @, - or _")
+    return name
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ConfigError(f"no role {role!r}", hint="use one of: " + ", ".join(ROLES))
+    return role
+
+
+# Case review workflow: which status may follow which.
+CASE_STEPS: dict[str, tuple[str, ...]] = {
+    "proposed": ("reviewed", "rejected"),
+    "reviewed": ("verified", "rejected", "proposed"),
+    "verified": ("reviewed",),
+    "rejected": ("proposed",),
+}
+
+_FACT_FIELDS: dict[str, dict[str, Callable[[Any], Any]]] = {}
+
+
+def _opt_int(v: Any) -> int | None:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    try:
+        n = int(str(v).strip())
+    except ValueError:
+        raise ConfigError(f"{v!r} is not a whole number", hint="type digits, e.g. 30") from None
+    if n < 0:
+        raise ConfigError(f"{n} is negative", hint="counts are zero or more")
+    return n
+
+
+def _one_of(options: Sequence[str]) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in options:
+            raise ConfigError(f"{v!r} is not allowed here", hint="use one of: " + ", ".join(options))
+        return str(v)
+    return check
+
+
+def _text(v: Any) -> str | None:
+    s = "" if v is None else str(v).strip()
+    return s[:500] or None
+
+
+def _flag(v: Any) -> bool:
+    return v in (True, "1", "true", "on", "yes")
+
+
+def _opt_date(v: Any) -> str | None:
+    if v in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(v)).isoformat()
+    except ValueError:
+        raise ConfigError(f"{v!r} is not a date", hint="use YYYY-MM-DD") from None
+
+
+def _opt_float(v: Any) -> float | None:
+    if v in (None, ""):
+        return None
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{v!r} is not a number", hint="use a decimal number, e.g. 38.52") from None
+
+
+_FACT_FIELDS.update({
+    "type": {"code": _one_of(VIOLATION_TYPES), "modality": _one_of(MODALITIES)},
+    "date": {"start": _opt_date, "end": _opt_date, "precision": _one_of(DATE_PRECISIONS), "text": _text},
+    "place": {"name": _text, "level": _one_of(PLACE_LEVELS), "role": _one_of(PLACE_ROLES), "province": _text,
+              "county": _text, "country": _text, "lat": _opt_float, "lon": _opt_float},
+    "victims": {"count": _opt_int, "unit": _one_of(VICTIM_UNITS), "approximate": _flag, "description": _text},
+    "perpetrator": {"kind": _one_of(PERPETRATOR_KINDS), "name": _text},
+    "source": {"kind": _one_of(SOURCE_KINDS), "description": _text},
+})
+_FACT_DEFAULTS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "type": lambda s: {"code": "arbitrary_detention", "modality": "asserted"},
+    "date": lambda s: {"start": None, "end": None, "precision": "unknown", "text": s},
+    "place": lambda s: {"name": s, "level": "village", "role": "site", "province": None, "county": None,
+                        "country": "KP", "lat": None, "lon": None, "gazetteer_id": None},
+    "victims": lambda s: {"count": _first_number(s), "unit": _unit_in(s), "approximate": False, "description": s},
+    "perpetrator": lambda s: {"kind": "authorities", "name": s},
+    "source": lambda s: {"kind": "unnamed", "description": s},
+}
+
+
+def _first_number(text: str) -> int | None:
+    m = re.search(r"\d[\d,]*", text)
+    return int(m.group(0).replace(",", "")) if m else None
+
+
+def _unit_in(text: str) -> str:
+    low = text.lower()
+    return next((unit for stem, unit in (("famil", "families"), ("household", "households")) if stem in low), "persons")
+
+
+def _revised(kind: str, value: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`value` with the reviewer's changes applied, each field checked; unknown fields refused."""
+    fields = _FACT_FIELDS.get(kind)
+    if fields is None:
+        raise ConfigError(f"no fact kind {kind!r}", hint="use one of: " + ", ".join(_FACT_FIELDS))
+    out = dict(value)
+    for key, raw in changes.items():
+        if key not in fields:
+            raise ConfigError(f"a {kind} fact has no field {key!r}", hint="fields: " + ", ".join(fields))
+        out[key] = fields[key](raw)
+    if kind == "date" and out.get("start") and not out.get("end"):
+        out["end"] = out["start"]
+    return out
+
+
+def _selection(text: str, start: int, end: int) -> Span:
+    if not (0 <= start < end <= len(text)):
+        raise ConfigError(f"the selection {start}-{end} is outside the text", hint="select words in the document text")
+    return Span.of(text, start, end)
+
+
+def _fact_state(f: dict[str, Any]) -> dict[str, Any]:
+    return {"status": f["status"], "value": f["value"], "evidence": f["evidence"]}
+
+
+def _markers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_incident: dict[str, dict[str, Any]] = {}
+    for f in rows:
+        inc = by_incident.setdefault(f["incident_id"], {"case_id": f["case_id"], "document_id": f["document_id"],
+                                                        "types": [], "places": [], "victims": []})
+        v = f["value"]
+        if f["kind"] == "type":
+            if v.get("code") not in inc["types"]:
+                inc["types"].append(v.get("code"))
+        elif f["kind"] == "place":
+            inc["places"].append(v)
+        else:
+            inc["victims"].append(v)
+    markers: dict[str, dict[str, Any]] = {}
+    for inc_id, inc in by_incident.items():
+        located = [p for p in inc["places"] if p.get("lat") is not None and p.get("lon") is not None]
+        if not located:
+            continue
+        key = inc["case_id"] or inc_id
+        where = next((p for p in located if p.get("role") == "destination"), None) or \
+            next((p for p in located if p.get("role") == "site"), None) or located[0]
+        m = markers.setdefault(key, {"id": key, "case": bool(inc["case_id"]), "document_id": inc["document_id"],
+                                     "lat": where["lat"], "lon": where["lon"], "place": where.get("name"),
+                                     "types": [], "victims": 0, "unit": None, "lines": []})
+        for t in inc["types"]:
+            if t not in m["types"]:
+                m["types"].append(t)
+        for v in inc["victims"]:  # reports of one event: the largest count, not the sum
+            if v.get("count") and v["count"] > m["victims"]:
+                m["victims"], m["unit"] = v["count"], v.get("unit")
+        origins = [p for p in located if p.get("role") == "origin"]
+        ends = [p for p in located if p.get("role") == "destination"]
+        for o in origins:
+            for d in ends:
+                line = [[o["lat"], o["lon"]], [d["lat"], d["lon"]]]
+                if line not in m["lines"]:
+                    m["lines"].append(line)
+    return list(markers.values())
+
+
+@functools.lru_cache(maxsize=1)
+def _map_base() -> dict[str, Any]:
+    provinces = json.loads(data_file("boundaries", "provinces_naturalearth.geojson").read_text(encoding="utf-8"))
+    pack = json.loads(data_file("gazetteer", "kp_pack.json").read_text(encoding="utf-8"))
+    counties = [{"name": e["name"], "province": e.get("province"), "lat": e["lat"], "lon": e["lon"]}
+                for e in pack["entries"] if e.get("level") == "county" and e.get("lat") is not None]
+    return {"provinces": provinces, "counties": counties}
 
 
 def demo_ledger(url: str | os.PathLike[str] | None = None) -> Ledger:

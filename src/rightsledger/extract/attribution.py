@@ -465,7 +465,7 @@ def find_citations(text: str, registry: OutletRegistry, own_outlet: str | None =
     return [Citation(outlet, span, why) for outlet, span, why in _all_citations(text, registry) if outlet != own]
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=4)
 def _all_citations(text: str, registry: OutletRegistry) -> tuple[tuple[str, Span, Why], ...]:
     """Every relayed outlet, the document's own included (the caller drops it).
 

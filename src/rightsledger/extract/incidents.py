@@ -59,6 +59,10 @@ class AssemblyRules:
     punished_after: re.Pattern[str]
     not_people: frozenset[str]
     never_sites: frozenset[str]
+    agent_gap: re.Pattern[str]
+    counted_places: re.Pattern[str]
+    another_act: re.Pattern[str]
+    another_window: int
     focus_name: str
     focus_code: str
     focus_cues: re.Pattern[str]
@@ -114,6 +118,10 @@ def load_rules() -> AssemblyRules:
         singular_subject=re.compile(
             r"(?<![\w,])(?:" + "|".join(vic["singular_subject"]) + r")(?: (?:also|was|were|has|had|been|being|later|then|reportedly|allegedly|publicly|secretly|recently|arrested and|and)){1,4} $"),
         never_sites=frozenset(n.lower() for n in p["never_sites"]),
+        agent_gap=re.compile(rf"(?:{p['agent_gap']})$", re.IGNORECASE),
+        counted_places=re.compile(p["counted_places"], re.IGNORECASE),
+        another_act=_alt(p["another_act"]),
+        another_window=int(p["another_window"]),
         focus_name=focus["name"],
         focus_code=focus["code"],
         focus_cues=_alt(focus["cues"]),
@@ -219,10 +227,11 @@ def assemble(doc_id: str, text: str, sentences: Sequence[Sentence], triggers: Se
     for g in groups:
         inc = _build(text, g, sentences, victims, dates, places, perps, informants, facts, focus, rules)
         if inc is not None:
-            _inherit_places(inc, incidents)
-            _foreign_perpetrators(text, inc, rules)
             inc.id = f"{doc_id}-i{len(incidents) + 1}"
             incidents.append(inc)
+    _story_places(text, incidents, rules)
+    for inc in incidents:
+        _foreign_perpetrators(text, inc, rules)
     _settle_counts(incidents, [v for i, bucket in victims.buckets.items() if not sentences[i].heading for v in bucket],
                    rules)
     return incidents
@@ -281,19 +290,39 @@ def _foreign_perpetrators(text: str, inc: Incident, rules: AssemblyRules) -> Non
     inc.perpetrators = _dedupe(inc.perpetrators, lambda a: a.kind)
 
 
-def _inherit_places(inc: Incident, earlier: list[Incident]) -> None:
-    """An incident that names no place of its own and shares a violation type with an earlier
-    asserted incident of the story ("the families exiled in June…") happened where that one did:
-    its places replace the bare focus country."""
-    if inc.modality != "asserted" or any(p.why is None or p.why.rule != "focus-country" for p in inc.places):
-        return
-    types = set(inc.types)
-    for prev in reversed(earlier):
-        named = [p for p in prev.places if p.why is None or p.why.rule != "focus-country"]
-        if prev.modality == "asserted" and types & set(prev.types) and named:
-            why = Why(COMPONENT, "story-place", f"no place named; the story's earlier incident {prev.id} took place here")
-            inc.places = [replace(p, why=why) for p in named]
-            return
+def _story_places(text: str, incidents: list[Incident], rules: AssemblyRules) -> None:
+    """An incident that names no place of its own and shares a violation type with another asserted
+    incident of the story happened where that one did: its places replace the bare focus country.
+    The story's earlier incident is preferred ("the families exiled in June…" after the account of
+    the exile); a lede with no place takes the place its story gives later ("North Korea executed
+    80 people…" before "In Wonsan, …"). An act told as another one ("her husband was also
+    arrested", "another woman was detained") is not the earlier incident again: it keeps the focus
+    country, as the text does not say where it happened."""
+    own = [_named_places(i) for i in incidents]
+    for k, inc in enumerate(incidents):
+        if inc.modality != "asserted" or own[k] or not inc.places or _another_act(text, inc, rules):
+            continue
+        types = set(inc.types)
+        earlier = [j for j in range(k - 1, -1, -1) if incidents[j].modality == "asserted"]
+        later = [j for j in range(k + 1, len(incidents)) if incidents[j].modality == "asserted" and own[j]]
+        for j in earlier + later:
+            named = _named_places(incidents[j])
+            if types & set(incidents[j].types) and named:
+                when = "earlier" if j < k else "later"
+                why = Why(COMPONENT, "story-place", f"no place named; the story's {when} incident {incidents[j].id} took place here")
+                inc.places = [replace(p, why=why) for p in named]
+                break
+
+
+def _named_places(inc: Incident) -> list[Place]:
+    return [p for p in inc.places if p.why is None or p.why.rule not in ("focus-country", "story-place")] or \
+        [p for p in inc.places if p.why is not None and p.why.rule == "story-place"]
+
+
+def _another_act(text: str, inc: Incident, rules: AssemblyRules) -> bool:
+    """"also", "another" right before one of the incident's triggers: a further act, not a retelling."""
+    return any(rules.another_act.search(text, max(0, tf.evidence.start - rules.another_window), tf.evidence.start)
+               for tf in inc.type_facts)
 
 
 # -- frames -------------------------------------------------------------------------------------
@@ -434,7 +463,9 @@ def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySent
                       if sentences[i].paragraph == f.paragraph for d in dates.get(i)]
         if para_dates:
             inc.date = para_dates[0].value
-    inc.places = _places(text, [t for t in places.within(ids) if firm(t.span)], set(inc.types) & rules.moving, focus, rules)
+    anchors = [t.span for f in g.frames for t in f.anchors]
+    inc.places = _places(text, [t for t in places.within(ids) if firm(t.span)], set(inc.types) & rules.moving, focus, rules,
+                         anchors, sentences)
     inc.perpetrators = _dedupe(perps.within(ids), lambda a: a.kind)
     if any(a.kind not in rules.generic_kinds for a in inc.perpetrators):
         # "the authorities" beside a named organ ("state security agents… the authorities") is that organ.
@@ -565,17 +596,23 @@ def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sen
     return out
 
 
-def _places(text: str, found: list[Any], moving: set[str], focus: Place | None, rules: AssemblyRules) -> list[Place]:
+def _places(text: str, found: list[Any], moving: set[str], focus: Place | None, rules: AssemblyRules,
+            anchors: Sequence[Span] = (), sentences: Sequence[Sentence] = ()) -> list[Place]:
     out: list[Place] = []
     seen: set[str] = set()
     addresses = _address_parts(text, found)
+    counted: set[int] = set()  # countries whose sentence counts more places than it names
     for t in found:
         key = _place_key(t)
         if key in seen or id(t) in addresses:
             continue
+        if t.level == "country" and not moving and _acting_state(text, t, anchors, rules):
+            continue  # "North Korea executed 80 people": the state that acted, not where
         seen.add(key)
         role = t.cue_role if moving and t.cue_role in ("origin", "destination") else "site"
         out.append(t.to_place(role))
+        if t.level == "country" and sentences and _counts_places(text, t, sentences, rules):
+            counted.add(id(out[-1]))
     # A province named beside a resolved county or city of its own is that place's address.
     inner = {_fold(p.province) for p in out if p.level in ("county", "city") and p.province and p.lat is not None}
     out = [p for p in out if not (p.level == "province" and _fold(p.name) in inner)]
@@ -583,11 +620,23 @@ def _places(text: str, found: list[Any], moving: set[str], focus: Place | None, 
     if any(p.level != "country" for p in out):
         # A country is kept beside finer places only when it is where people were moved from or
         # to: every country of a cross-border return ("caught in China", "sent back to North Korea").
+        # Also where the text counts places it does not all name ("in seven cities in North
+        # Korea"): the country stands for the unnamed ones.
         across = bool(moving & rules.across_borders)
-        out = [p for p in out if p.level != "country" or (moving and (p.role != "site" or across))]
+        out = [p for p in out if p.level != "country" or id(p) in counted or (moving and (p.role != "site" or across))]
     if not out and focus is not None:
         out = [focus]
     return out
+
+
+def _acting_state(text: str, t: Any, anchors: Sequence[Span], rules: AssemblyRules) -> bool:
+    """A country written as the subject of the incident's trigger ("North Korea publicly executed")."""
+    return any(0 <= a.start - t.span.end <= 40 and rules.agent_gap.match(text, t.span.end, a.start) for a in anchors)
+
+
+def _counts_places(text: str, t: Any, sentences: Sequence[Sentence], rules: AssemblyRules) -> bool:
+    i = max(0, bisect.bisect_right(_SentenceStarts(sentences), t.span.start) - 1)
+    return rules.counted_places.search(text, sentences[i].span.start, sentences[i].span.end) is not None
 
 
 def _address_parts(text: str, found: list[Any]) -> set[int]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Set as AbstractSet
+from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 from rightsledger.errors import DataFileError
@@ -112,18 +114,33 @@ class Words:
 
 
 _TOKEN = re.compile(r"\w+")
+_SPLIT = re.compile(r"(\w+)")
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def words(text: str) -> Words:
-    """The word index of `text`; cached, because several finders ask for the same document."""
-    toks = tuple((m.start(), m.end(), m.group(0).lower()) for m in _TOKEN.finditer(text))
+    """The word index of `text`; cached, because several finders ask for the same document.
+
+    Only the last two texts: the index of a 5 MB document is large, and the components run
+    one document at a time.
+    """
+    # split() alternates gap, word, gap, ..., gap, and the running total of their lengths gives
+    # every offset: the same tokens as _TOKEN.finditer, built in C rather than a Python loop.
+    parts = _SPLIT.split(text)
+    bounds = list(accumulate(map(len, parts)))
+    originals = parts[1::2]
+    lowered = list(map(str.lower, originals))
+    starts = tuple(bounds[0 : 2 * len(originals) : 2])
+    toks = tuple(zip(starts, bounds[1::2], lowered))
     where: dict[str, list[int]] = {}
-    for i, (_s, _e, w) in enumerate(toks):
-        where.setdefault(w, []).append(i)
-    numeric = tuple(i for i, (s, _e, _w) in enumerate(toks) if text[s].isdigit())
-    non_ascii = () if text.isascii() else tuple(i for i, (s, e, _w) in enumerate(toks) if not text[s:e].isascii())
-    return Words(toks, tuple(t[0] for t in toks), where, numeric, non_ascii)
+    for i, w in enumerate(lowered):
+        if w in where:
+            where[w].append(i)
+        else:
+            where[w] = [i]
+    numeric = tuple(i for i, w in enumerate(originals) if w[0].isdigit())
+    non_ascii = () if text.isascii() else tuple(i for i, w in enumerate(originals) if not w.isascii())
+    return Words(toks, starts, where, numeric, non_ascii)
 
 
 def tokens(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -183,8 +200,9 @@ class WordStartRegex:
     finds those words and the regex is tried only there, instead of at every character. The
     matches are exactly `regex.finditer(text)`'s: any position where a match can start is
     tried, in text order, resuming after each match (the regex must not match the empty
-    string). Tokens with non-ASCII letters are always
-    tried, since case-insensitive matching folds some of them to ASCII ("ſ" is an "s").
+    string). Tokens with non-ASCII letters are always tried, since case-insensitive matching
+    folds some of them to ASCII ("ſ" is an "s"). A phrase that starts with punctuation has
+    no leading word: then the whole text is scanned as before.
     """
 
     def __init__(self, regex: re.Pattern[str], phrases: Iterable[str], extra_first: Iterable[str] = ()) -> None:
@@ -217,6 +235,7 @@ class WordStartRegex:
 
 
 def _merge_sorted(a: list[int], b: tuple[int, ...]) -> list[int]:
+    """The token indices of both lists, each once, in text order."""
     return sorted({*a, *b}) if b else a
 
 

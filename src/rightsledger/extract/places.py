@@ -115,6 +115,7 @@ class _Lexicon:
     speech_verbs: frozenset[str]
     stop: frozenset[str]
     org_words: frozenset[str]
+    frame_words: dict[str, str]  # "city" in "the city of X" -> level
 
 
 @lru_cache(maxsize=1)
@@ -141,6 +142,7 @@ def _lexicon() -> _Lexicon:
         surnames=frozenset(fold(x) for x in d["people"]["korean_surnames"]), titles=frozenset(fold(x) for x in d["people"]["titles"]),
         speech_verbs=frozenset(d["people"]["speech_verbs"]), stop=frozenset(fold(x) for x in d["stop"]["words"]),
         org_words=frozenset(fold(x) for x in d["organisations"]["words"]),
+        frame_words={fold(k): v for k, v in d["context"]["frame_words"].items()},
     )
 
 
@@ -310,7 +312,7 @@ def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], lis
             i = m.tok_last + 1
             continue
         # Unknown capitalised name: keep it when a suffix or facility word follows it.
-        m = _unknown(text, toks, folds, i, lex, gaz)
+        m = _unknown(text, toks, folds, i, lex, gaz) or _framed(text, toks, folds, i, lex, gaz)
         if m:
             out.append(m)
             i = m.tok_last + 1
@@ -385,6 +387,38 @@ def _unknown(text: str, toks, folds, i: int, lex: _Lexicon, gaz: Gazetteer) -> _
             return _Mention(toks[i][0], toks[j][1], i, j, text[toks[i][0]:toks[j - 1][1]], level, plural=plural, rule="suffix")
     if f in lex.facility_words and _is_cap(toks[j][2]):
         return _facility(text, toks, folds, i, j, lex, gaz)
+    return None
+
+
+_PREFIX_FRAME_RE = re.compile(r"\b([a-z]+) of (?:the )?$")
+_NEXT_NAME_RE = re.compile(r",\s+((?:[A-Z][\w'’-]*)(?: [A-Z][\w'’-]*){0,2})")
+
+
+def _framed(text: str, toks, folds, i: int, lex: _Lexicon, gaz: Gazetteer) -> _Mention | None:
+    """An unknown name the sentence frames as a place: "the city of X", "in X, <province or country>".
+
+    Such a mention is kept only if a near spelling resolves it (`_near_spelling`): the frame says it
+    is a place, the gazetteer says which one."""
+    n, s = len(toks), toks[i][0]
+    prefixed = text.endswith(("of ", "of the "), max(0, s - 8), s)
+    if not prefixed and text[toks[i][1]:toks[i][1] + 1] != "," and not (i + 1 < n and text[toks[i + 1][1]:toks[i + 1][1] + 1] == ","):
+        return None  # the cheap test first: most capitalised words are in neither frame
+    j = i
+    while j + 1 < n and j - i < 1 and _is_cap(toks[j + 1][2]) and _gap_ok(text, toks[j][1], toks[j + 1][0], toks[j][2]):
+        j += 1
+    e = toks[j][1]
+    if any(w in lex.stop or w in lex.surnames or w in WORD_SUFFIXES for w in folds[i:j + 1]):
+        return None
+    pre = _PREFIX_FRAME_RE.search(text, max(0, s - 24), s) if prefixed else None
+    if pre and pre.group(1) in lex.frame_words:
+        return _Mention(s, e, i, j, text[s:e], lex.frame_words[pre.group(1)], rule="frame")
+    before = text[max(0, s - 12):s].split()
+    nxt = _NEXT_NAME_RE.match(text, e)
+    if before and before[-1].lower() in lex.locative and nxt:
+        for k in range(len(nxt.group(1).split()), 0, -1):
+            outer = " ".join(nxt.group(1).split()[:k])
+            if any(gaz.candidate(x).level in ("province", "country") for x in gaz.entry_numbers(outer)[0]):
+                return _Mention(s, e, i, j, text[s:e], None, rule="frame")
     return None
 
 
@@ -591,6 +625,46 @@ def _nearby_county(m: _Mention, ms: list[_Mention], results: list[tuple[Scored, 
     return best[1] if best else None
 
 
+# Levels a near spelling may resolve, by the level the text gives ("Haesan City"); a bare framed name
+# ("in X, China") may be a city or a county. Villages are never guessed: too many differ by a letter.
+_NEAR_LEVELS = {"city": ("city",), "county": ("county", "city"), "province": ("province",), None: ("city", "county")}
+
+
+def _near_spellings(ms: list[_Mention], results: list[tuple[Scored, Candidate | None]], gaz: Gazetteer) -> dict[int, str]:
+    """Resolve unresolved names that carry a level or stand in a place frame to the gazetteer place
+    one letter away, in the country (and province) the text puts them in. Fills `results` in place;
+    returns the Why detail per resolved mention, so a reviewer sees the guess."""
+    out: dict[int, str] = {}
+    todo = [k for k, m in enumerate(ms)
+            if results[k][1] is None and m.rule in ("suffix", "list", "frame") and m.hint in _NEAR_LEVELS]
+    if not todo:
+        return out
+    focus = _focus(ms, gaz)
+    named = list(dict.fromkeys(c.country for _, c in results if c is not None and c.country))
+    for k in todo:
+        m = ms[k]
+        box = next((results[w][1] for w in m.within if results[w][1] is not None), None)
+        countries = [box.country] if box is not None and box.country else [x for x in (focus, *named) if x]
+        found = gaz.near_spellings(m.name, countries, _NEAR_LEVELS[m.hint])
+        if box is not None and box.level == "province":
+            found = [(c, d) for c, d in found if c.province == box.name]
+        if not found:
+            continue
+        fewest = found[0][1]
+        found = [(c, d) for c, d in found if d == fewest]
+        if len({fold(c.name) for c, _ in found}) > 1:
+            continue  # two places one letter away: no guess
+        ctx: dict[str, Any] = {"level": m.hint, "country": focus}
+        if box is not None:
+            ctx["within"] = [box.gazetteer_id, box.name]
+        best = max(found, key=lambda t: gaz._score(t[0], False, m.hint, ctx, t[0].name)[0])[0]
+        results[k] = ([(best, 0.0, [])], best)
+        where = f" in {box.name}" if box is not None else f" ({best.country})"
+        out[k] = (f"not in the gazetteer as written; read as {best.name}, {fewest} letter(s) different, "
+                  f"the only {best.level} of such a name{where}")
+    return out
+
+
 def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
     gaz = gazetteer or load_gazetteer()
     lex = _lexicon()
@@ -628,8 +702,16 @@ def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
             m.level = m.hint
     _structure(text, ms, gaz, lex)
     results = _resolve(ms, gaz)
+    near_why = _near_spellings(ms, results, gaz)
+    keep = [k for k, m in enumerate(ms) if m.rule != "frame" or results[k][1] is not None]
+    if len(keep) < len(ms):  # a framed name no near spelling resolved: not taken for a place
+        index = {old: new for new, old in enumerate(keep)}
+        for m in ms:
+            m.within = [index[w] for w in m.within if w in index]
+        ms, results = [ms[k] for k in keep], [results[k] for k in keep]
+        near_why = {index[k]: v for k, v in near_why.items() if k in index}
     out: list[Toponym] = []
-    for m, (scored, chosen) in zip(ms, results):
+    for k, (m, (scored, chosen)) in enumerate(zip(ms, results)):
         level = chosen.level if chosen else (m.hint or "village")
         container = None
         for w in m.within:
@@ -644,7 +726,9 @@ def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
             named = [c for c in named if c.level in ("city", "county") and c.source in ("kp", "user")] or \
                     [c for c in named if c.level in ("city", "county") and c.population >= _CUED_FOREIGN_MIN_POP]
             container = named[0] if named else None
-        if chosen is not None:
+        if k in near_why:
+            rule, detail = "gazetteer+near-spelling", near_why[k]
+        elif chosen is not None:
             rule = "gazetteer+containment" if any(r.startswith("containment") for r in scored[0][2]) else "gazetteer"
             detail = "; ".join(scored[0][2])
         else:

@@ -23,6 +23,8 @@ _RUNS_ON_BEFORE = re.compile(
     r"Mr|Mrs|Ms|Dr)|[,\-–])$"
 )
 _TERMINAL = re.compile(r"[.!?…:;\"'”’)]$")
+# A line that ends with punctuation (then maybe spaces) is a sentence, not a heading.
+_ENDS_CLAUSE = re.compile(r"[.!?…:;\"'”’)]\s*$")
 _WRAP_MIN_LINE = 40
 # Candidate sentence ends: terminal punctuation, optional closing quotes/brackets, then space.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0080-\uffff])")
@@ -58,7 +60,7 @@ def find_sentences(text: str) -> list[Sentence]:
     out: list[Sentence] = []
     for p_index, para in enumerate(find_paragraphs(text)):
         for line_start, line_end in _lines(text, para.start, para.end):
-            heading = not re.search(r"[.!?…:;\"'”’)]\s*$", text[line_start:line_end])
+            heading = not _ENDS_CLAUSE.search(text, line_start, line_end)
             start = line_start
             for m in _END.finditer(text, line_start, line_end):
                 if _is_abbreviation(text, start, m.start()):

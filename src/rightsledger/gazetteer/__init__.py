@@ -83,6 +83,7 @@ class Gazetteer:
         self._cands: dict[int, Candidate] = {}
         self._numbers: dict[str, tuple[list[int], list[int]]] = {}  # name as written -> entry_numbers()
         self._static: dict[tuple[str, bool, str | None, str | None], tuple[float, list[str], Candidate]] = {}
+        self._near: Any = None  # fuzzy.NearSpellings, built on the first unresolved name
         self._country_names = {e[_ix.COUNTRY]: e[_ix.NAME] for _, e in idx.entries() if e[_ix.LEVEL] == "country" and e[_ix.SOURCE] == _ix.SRC_COUNTRY}
 
     # -- raw access -------------------------------------------------------------------------
@@ -225,6 +226,18 @@ class Gazetteer:
         self._static[key] = (s, why, c)
         return s, why
 
+    def near_spellings(self, name: str, countries: Iterable[str], levels: Iterable[str]) -> list[tuple[Candidate, int]]:
+        """Entries of these levels in these countries whose name is one letter away from `name`
+        (names of six letters or more; see gazetteer/fuzzy.py), fewest edits first. Only for names
+        already known to be places that no entry matched."""
+        if self._near is None:
+            from rightsledger.gazetteer.fuzzy import NearSpellings
+
+            self._near = NearSpellings(self._idx)
+        want = set(levels)
+        out = [(self.candidate(n), d) for n, d in self._near.find(name, list(dict.fromkeys(countries)))]
+        return sorted([(c, d) for c, d in out if c.level in want], key=lambda t: t[1])
+
     # -- user additions ---------------------------------------------------------------------
     def add_place(self, name: str, *, level: str, lat: float | None = None, lon: float | None = None, country: str | None = None,
                   province: str | None = None, county: str | None = None, population: int = 0, aliases: Iterable[str] = (),
@@ -241,6 +254,7 @@ class Gazetteer:
             idx.add_name(n, nm, korean)
         self._cands.pop(n, None)
         self._numbers.clear()
+        self._near = None
         return self.candidate(n)
 
     def load_extra(self, path: Path) -> int:

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from rightsledger.ingest.decode import binary_reason
 from rightsledger.ingest.items import MEDIA_HTML, MEDIA_RECORD, MEDIA_TEXT, ItemError, RawItem, utcnow
+from rightsledger.ingest.warc import is_warc, read_warc
 
 __all__ = ["BUNDLE_FIELDS", "SUFFIXES", "parse_record", "read_path", "read_paths"]
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 SUFFIXES = {".txt": MEDIA_TEXT, ".text": MEDIA_TEXT, ".html": MEDIA_HTML, ".htm": MEDIA_HTML, ".xhtml": MEDIA_HTML, ".jsonl": MEDIA_RECORD, ".ndjson": MEDIA_RECORD}
 BUNDLE_FIELDS = ("url", "title", "published", "outlet", "language")
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-_SUPPORTED = ".txt, .html/.htm or .jsonl"
+_SUPPORTED = ".txt, .html/.htm, .jsonl or .warc/.warc.gz"
 
 
 def _mb(n: int) -> str:
@@ -88,7 +89,7 @@ def _walk(root: Path, max_bytes: int) -> Iterator[RawItem | ItemError]:
         path = Path(entry.path)
         try:
             if entry.is_symlink():
-                if path.suffix.lower() in SUFFIXES or entry.is_dir():
+                if path.suffix.lower() in SUFFIXES or is_warc(path) or entry.is_dir():
                     yield ItemError(str(path), "is a symbolic link; links are not followed (give the path of its target instead)")
                 continue
             if entry.is_dir(follow_symlinks=False):
@@ -98,7 +99,7 @@ def _walk(root: Path, max_bytes: int) -> Iterator[RawItem | ItemError]:
                 else:
                     stack.append(sub)
                 continue
-            if path.suffix.lower() not in SUFFIXES:
+            if path.suffix.lower() not in SUFFIXES and not is_warc(path):
                 log.debug("skipping %s: not a %s file", path, _SUPPORTED)
                 continue
             if not entry.is_file(follow_symlinks=False):
@@ -125,7 +126,7 @@ def _open_regular(path: Path) -> tuple[BinaryIO, int]:
 def _read_file(path: Path, max_bytes: int, *, explicit: bool) -> Iterator[RawItem | ItemError]:
     suffix = path.suffix.lower()
     media = SUFFIXES.get(suffix)
-    if media is None:
+    if media is None and not is_warc(path):
         what = f"'{suffix}'" if suffix else "without a suffix"
         yield ItemError(str(path), f"unsupported file type {what}: give {_SUPPORTED} files")
         return
@@ -136,6 +137,9 @@ def _read_file(path: Path, max_bytes: int, *, explicit: bool) -> Iterator[RawIte
         yield ItemError(str(path), reason)
         return
     with handle:
+        if media is None:  # a web archive: any size, each page capped (ingest/warc.py)
+            yield from read_warc(path, handle, max_bytes)
+            return
         if media == MEDIA_RECORD:
             yield from _read_bundle(path, handle, max_bytes)
             return

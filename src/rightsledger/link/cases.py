@@ -6,8 +6,8 @@ shared names, organisations and informants, and the document links found by the 
 quotation and citation modules. Dates or places that cannot both be true veto the link, so
 "30 families" in 2019 in North Hamgyong and "30 families" in 2022 in Ryanggang stay apart.
 
-Only incidents sharing a blocking key (`block_keys`: type x area x year, and type x relayed
-outlet x year) or sitting in linked documents are ever compared. Clustering (`cluster`) is a
+Only incidents sharing a blocking key (`block_keys`: type x place cell x date window, and type
+x relayed outlet x date window) or sitting in linked documents are ever compared. Clustering (`cluster`) is a
 deterministic greedy merge, strongest links first, that never puts two incidents of one
 document, or a vetoed pair, into one case; the case id is derived from its smallest incident
 id, so re-running gives the same ids.
@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from rightsledger.link.citations import attached, outlet_key
+from rightsledger.link import mentions
+from rightsledger.link.citations import attached, is_news_outlet, outlet_key
 from rightsledger.link.evidence import DocLink, Reason
-from rightsledger.link.settings import LinkSettings
+from rightsledger.link.settings import LinkSettings, load_settings
 from rightsledger.link.text import is_proper_name, norm, person_names, short_hash
 from rightsledger.model import Document, Incident
 
@@ -90,7 +91,7 @@ def linkable(inc: Incident) -> bool:
     return inc.modality == "asserted"
 
 
-def profile(doc: Document, inc: Incident) -> Profile:
+def profile(doc: Document, inc: Incident, settings: LinkSettings | None = None) -> Profile:
     start, end, precision = _interval(inc)
     places = tuple(
         PlaceKey(
@@ -100,9 +101,12 @@ def profile(doc: Document, inc: Incident) -> Profile:
         for p in inc.places
     )
     victims = tuple(sorted((v.count, UNIT_GROUP.get(v.unit, v.unit), v.approximate) for v in inc.victims if v.count is not None))
+    settings = settings or load_settings()
     names = set()
     for v in inc.victims:
         names |= {n for n in person_names(v.description) if not set(n.split()) & _GEO_WORDS}
+    near = mentions.window(doc, [inc], int(settings.names.get("window", 600)))
+    names |= mentions.person_names(near, settings)
     orgs, informants = set(), set()
     for s in inc.sources:
         key = norm(s.name).removeprefix("the ")
@@ -110,6 +114,7 @@ def profile(doc: Document, inc: Incident) -> Profile:
             orgs.add(key)
         elif len(key.split()) >= 3 and s.kind != "unnamed":
             informants.add(key)
+    orgs |= {norm(o) for o in mentions.credited_organisations(near, settings) if not is_news_outlet(o)}
     relayed = frozenset(outlet_key(c.outlet) for c in attached(doc, [inc]))
     return Profile(
         doc.id, inc.id, frozenset(inc.types), start, end, precision, doc.published, places, victims,
@@ -120,50 +125,139 @@ def profile(doc: Document, inc: Incident) -> Profile:
 # ---------------------------------------------------------------- blocking
 
 
-def _years(p: Profile, max_span: int) -> tuple[list[str], list[str]]:
-    """(keys to register, keys to query) for the year facet; see `block_keys`."""
+def _months(lo: date, hi: date, limit: int) -> list[str]:
+    out: list[str] = []
+    y, m = lo.year, lo.month
+    while (y, m) <= (hi.year, hi.month) and len(out) < limit:
+        out.append(f"m{y}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _times(p: Profile, s: LinkSettings) -> tuple[list[str], list[str]]:
+    """(register, query) keys for dated incidents, by date window.
+
+    Short dates (at most `month_block_days` long) register their months and query every month
+    within the date tolerance, plus whole-year dates of those years; long or year-precise dates
+    register "whole year" keys and query everything in those years. Undated incidents have
+    none: they meet others through `_undated` keys.
+    """
+    if p.start is None or p.end is None:
+        return [], []
+    tol = timedelta(days=int(s.tolerance.get("date_days", 31)))
+    years = _years(p, s)
+    if (p.end - p.start).days <= int(s.cases["month_block_days"]) and p.precision != "year":
+        return _months(p.start, p.end, 4) + [f"yc{y}" for y in years], _months(p.start - tol, p.end + tol, 6) + [f"yw{y}" for y in years]
+    return [f"yw{y}" for y in years], [f"yw{y}" for y in years] + [f"yc{y}" for y in years]
+
+
+def _years(p: Profile, s: LinkSettings) -> list[int]:
     if p.start is not None and p.end is not None:
-        ys = [f"y{y}" for y in range(p.start.year, min(p.end.year, p.start.year + max_span - 1) + 1)]
-        return ys + ["y*"], ys + ["y?"]
-    if p.published is not None:
-        ys = [f"y{p.published.year}", f"y{p.published.year - 1}"]
-        return ys + ["y*"], ys + ["y?"]
-    return ["y?", "y*"], ["y*"]
+        return list(range(p.start.year, min(p.end.year, p.start.year + int(s.cases["max_year_span"]) - 1) + 1))
+    return [p.published.year] if p.published is not None else []
 
 
-def _areas(p: Profile) -> tuple[list[str], list[str]]:
-    reg: list[str] = []
+def _whats(p: Profile) -> tuple[list[str], list[str]]:
+    """(register, query) keys for what an undated pair must share to reach the threshold: a
+    victim count (log buckets, neighbours queried, so approximate counts meet) or a named
+    person, organisation or informant. Without a date, place and type alone never suffice."""
+    reg, qry = [], []
+    for count, unit, _ in p.victims:
+        b = math.floor(math.log(max(count, 1)) / math.log(_COUNT_BUCKET))
+        reg.append(f"v{unit}:{b}")
+        qry += [f"v{unit}:{b + d}" for d in (-1, 0, 1)]
+    ents = [f"e:{n}" for n in sorted(p.names | p.orgs | p.informants)]
+    return reg + ents, qry + ents
+
+
+_COUNT_BUCKET = 1.35  # an approximate count within 25% of another falls in the same or a neighbouring bucket
+
+
+def _undated(p: Profile, s: LinkSettings) -> tuple[list[str], list[str]]:
+    """(register, query) keys pairing undated incidents with any incident near their report's
+    publication year (that year or the one before; undated reports published a year apart),
+    sharing a count or a name (`_whats`). Every incident registers them; undated ones query."""
+    what_r, what_q = _whats(p)
+    if not what_r:
+        return [], []
+    years = _years(p, s)
+    reg = [f"u{y}:{w}" for y in years for w in what_r] + [f"u*:{w}" for w in what_r]
+    if p.start is not None:  # dated: find undated reports published that year or the next
+        qry = [f"u{y + d}:{w}" for y in years for d in (0, 1) for w in what_q]
+    elif p.published is not None:
+        y = p.published.year
+        qry = [f"u{y + d}:{w}" for d in (-1, 0, 1) for w in what_q]
+    else:
+        qry = [f"u*:{w}" for w in what_q]
+    return reg, qry
+
+
+def _cell(lat: float, lon: float, size: float) -> tuple[int, int]:
+    return math.floor(lat / size), math.floor(lon / size)
+
+
+def _areas(p: Profile, s: LinkSettings) -> tuple[list[str], list[str]]:
+    """(register, query) keys for the place facet: a grid cell and its neighbours for located
+    places below province level (so places within the "near" distances meet), the name for
+    unlocated ones; containment keys let a province meet the places in it and a country meet
+    everything in it. An incident without a place meets every incident (of its type and time)."""
+    size = float(s.cases["cell_degrees"])
+    reg: list[str] = ["*"]
     qry: list[str] = []
     for pl in p.places:
-        if pl.level == "country" and pl.country:
-            reg += [f"c:{pl.country}=", f"c:{pl.country}*"]
-            qry += [f"c:{pl.country}*"]
-        elif pl.province:
-            reg += [f"p:{pl.province}"] + ([f"c:{pl.country}*"] if pl.country else [])
-            qry += [f"p:{pl.province}"] + ([f"c:{pl.country}="] if pl.country else [])
+        country = pl.country or ""
+        if pl.level == "country":
+            reg.append(f"cw:{country or pl.name}")
+            qry += [f"cw:{country or pl.name}", f"cc:{country or pl.name}"]
+            continue
+        if country:
+            reg.append(f"cc:{country}")
+            qry.append(f"cw:{country}")
+        if pl.level == "province":
+            name = pl.province or pl.name
+            reg.append(f"pw:{name}")
+            qry += [f"pw:{name}", f"pc:{name}"]
+            continue
+        if pl.province:
+            reg.append(f"pc:{pl.province}")
+            qry.append(f"pw:{pl.province}")
+        if pl.lat is not None and pl.lon is not None:
+            ci, cj = _cell(pl.lat, pl.lon, size)
+            reg.append(f"g{ci}:{cj}")
+            qry += [f"g{ci + di}:{cj + dj}" for di in (-1, 0, 1) for dj in (-1, 0, 1)]
         else:
-            reg += [f"n:{pl.name}"] + ([f"c:{pl.country}*"] if pl.country else [])
-            qry += [f"n:{pl.name}"] + ([f"c:{pl.country}="] if pl.country else [])
-    return (reg, qry) if reg else (["?"], ["?"])
+            reg.append(f"n:{pl.name}")
+            qry.append(f"n:{pl.name}")
+            if pl.county:
+                qry.append(f"n:{pl.county}")
+    if not p.places:
+        reg.append("?")
+        qry.append("*")
+    else:
+        qry.append("?")
+    return reg, qry
 
 
 def block_keys(p: Profile, settings: LinkSettings) -> tuple[set[str], set[str]]:
     """(register, query) blocking keys: two incidents are compared when one's query keys meet
-    the other's registered keys. Dated incidents meet same-year and undated ones; a
-    country-level place meets every province of that country; reports relaying one outlet
-    (and that outlet's own reports) meet by type and year whatever their places."""
-    years_r, years_q = _years(p, int(settings.cases["max_year_span"]))
-    areas_r, areas_q = _areas(p)
-    # an outlet's own report meets the reports relaying it, relays meet each other; two own
-    # reports of one outlet meet only through their places
+    the other's registered keys. Keys combine type x place x time (`_areas`, `_times`), and
+    type x relayed outlet x time: reports relaying one outlet, and that outlet's own reports,
+    meet whatever their places; two own reports of one outlet meet only through their places.
+    Undated incidents meet others through a shared count or name near their publication year
+(`_undated`). So adding a report costs the incidents near it in place, time and count, not
+the whole ledger."""
+    times_r, times_q = _times(p, settings)
+    und_r, und_q = _undated(p, settings)
+    times_r, times_q = times_r + und_r, times_q + und_q
+    areas_r, areas_q = _areas(p, settings)
     src_r = [f"sr:{o}" for o in sorted(p.relayed)] + ([f"so:{p.outlet}"] if p.outlet else [])
     src_q = [f"sr:{o}" for o in sorted(p.relayed)] + [f"so:{o}" for o in sorted(p.relayed)] + ([f"sr:{p.outlet}"] if p.outlet else [])
     types = sorted(p.types) or ["?"]
     reg, qry = set(), set()
     for t in types:
-        for y in years_r:
+        for y in times_r:
             reg.update(f"{t}|{a}|{y}" for a in areas_r + src_r)
-        for y in years_q:
+        for y in times_q:
             qry.update(f"{t}|{a}|{y}" for a in areas_q + src_q)
     return reg, qry
 
@@ -377,8 +471,8 @@ def match_documents(pa: Sequence[Profile], pb: Sequence[Profile], links: Sequenc
 
 
 def case_id(members: Iterable[tuple[str, str]]) -> str:
-    """Stable id from the smallest (document id, incident id) member: unchanged when later
-    reports join, and the same on every run."""
+    """The id of a new case: from its smallest (document id, incident id) member, so the same
+    on every run; the linker keeps an existing case's id when reports join or leave it."""
     doc_id, inc_id = min(members)
     return "C-" + short_hash(f"{doc_id}\x1f{inc_id}", 12)
 
@@ -451,5 +545,5 @@ def veto_reason(a: Profile, b: Profile, links: Sequence[DocLink], s: LinkSetting
     return f"{bad[0].rule}: {bad[0].detail}" if bad else None
 
 
-def profiles_of(doc: Document) -> list[Profile]:
-    return [profile(doc, i) for i in doc.incidents if linkable(i)]
+def profiles_of(doc: Document, settings: LinkSettings | None = None) -> list[Profile]:
+    return [profile(doc, i, settings) for i in doc.incidents if linkable(i)]

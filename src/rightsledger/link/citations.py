@@ -19,14 +19,29 @@ ATTACH_WINDOW = 600  # characters around an incident's evidence in which a citat
 
 
 @lru_cache(maxsize=4096)
-def _registered(name: str) -> str | None:
+def _entry(name: str) -> tuple[str, str] | None:
+    """(canonical name, kind) from the outlet registry, or None."""
     try:
         from rightsledger.outlets import load_outlets
 
         found = load_outlets().by_name(name)
     except Exception:  # the registry is optional here: names still compare by their words
         return None
-    return found.name if found is not None else None
+    return (found.name, found.kind) if found is not None else None
+
+
+def _registered(name: str) -> str | None:
+    e = _entry(name)
+    return e[0] if e else None
+
+
+NON_MEDIA_KINDS = ("ngo", "government")
+
+
+def is_news_outlet(name: str) -> bool:
+    """A registered publisher of news (not an NGO or a government body, which are origins of their own reports)."""
+    e = _entry(name)
+    return e is not None and e[1] not in NON_MEDIA_KINDS
 
 
 def canonical_outlet(name: str) -> str:

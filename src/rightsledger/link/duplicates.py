@@ -112,7 +112,8 @@ def candidates(fp: Fingerprint, index: CandidateIndex, settings: LinkSettings, e
     # enough shared samples for a copy: a fair share of this text's, or a long shared passage
     need = min(max(int(cfg["min_shared_samples"]), round(float(cfg["min_sample_share"]) * len(fp.samples))), int(cfg["enough_samples"]))
     need = min(need, max(1, len(fp.samples)))
-    for doc_id, n in index.lookup("shingle", fp.samples).items():
+    # a passage in hundreds of reports is stock phrasing ("told Radio Free Asia"), not a copy
+    for doc_id, n in index.lookup("shingle", fp.samples, int(cfg["common_shingle_documents"])).items():
         if n >= need:
             found[doc_id] = max(found.get(doc_id, 0), n)
     found.pop(exclude, None)

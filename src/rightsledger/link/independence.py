@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from rightsledger.link.citations import attached, canonical_outlet, is_known_outlet, outlet_key, trace
+from rightsledger.link.citations import attached, canonical_outlet, is_news_outlet, outlet_key, trace
+from rightsledger.link import mentions
 from rightsledger.link.evidence import DocLink
+from rightsledger.link.settings import LinkSettings, load_settings
 from rightsledger.link.text import is_proper_name, norm
 from rightsledger.model import Document, Incident
 
@@ -63,24 +65,38 @@ def _name(doc: Document) -> str:
     return canonical_outlet(doc.outlet) if doc.outlet else (doc.url or doc.id)
 
 
-def _credited_orgs(incidents: Sequence[Incident], outlets: set[str]) -> list[str]:
-    """Named organisations credited as a source ("the Investigative Commission on …"), not outlets."""
-    out = []
-    for inc in incidents:
-        for s in inc.sources:
-            if s.kind == "organization" and is_proper_name(s.name):
-                name = s.name.strip()
-                for article in ("the ", "The "):
-                    name = name.removeprefix(article)
-                if outlet_key(name) not in outlets and not is_known_outlet(name) and name not in out:
-                    out.append(name)
+def _credited_orgs(doc: Document, incidents: Sequence[Incident], outlets: set[str], settings: LinkSettings) -> list[str]:
+    """Named organisations credited as a source ("the Investigative Commission on …"), not
+    outlets: from the extracted sources, else from the report's own words near the incidents."""
+    names = [s.name for inc in incidents for s in inc.sources if s.kind == "organization" and is_proper_name(s.name)]
+    if not names:
+        names = mentions.credited_organisations(mentions.window(doc, incidents, int(settings.names.get("window", 600))), settings)
+    out: list[str] = []
+    for name in names:
+        name = name.strip()
+        for article in ("the ", "The "):
+            name = name.removeprefix(article)
+        name = canonical_outlet(name)
+        if outlet_key(name) not in outlets and not is_news_outlet(name) and name not in out:
+            out.append(name)
     return out
+
+
+_OWN_INFORMANTS = frozenset({"official", "resident", "defector", "witness", "insider"})
+
+
+def _rests_on_unnamed_group(incidents: Sequence[Incident]) -> bool:
+    """True when a report credits only unnamed groups or documents ("activists said", "a rights
+    report"): it relays someone's report rather than reporting with its own informants."""
+    kinds = {s.kind for inc in incidents for s in inc.sources}
+    return kinds <= {"organization", "document", "unnamed"} and bool(kinds & {"organization", "document"})
 
 
 def assess(
     members: Sequence[tuple[Document, Sequence[Incident]]],
     links: Sequence[DocLink],
     duplicate_of: Mapping[str, str | None],
+    settings: LinkSettings | None = None,
 ) -> Assessment:
     """Roles, independent origins, status and conflicts for one case's member reports."""
     docs = {d.id: d for d, _ in members}
@@ -99,10 +115,13 @@ def assess(
                 copy_of[second] = first
     own_keys = {outlet_key(docs[d].outlet) for d in docs if docs[d].outlet}
     relays: dict[str, list[str]] = {}
+    settings = settings or load_settings()
+    named: set[str] = set()
     for d in order:
-        orgs = _credited_orgs(incs[d], own_keys)
+        orgs = _credited_orgs(docs[d], incs[d], own_keys, settings)
         if orgs:
             relays[d] = orgs
+            named.update(orgs)
             continue
         names = [canonical_outlet(c.outlet) for c in attached(docs[d], incs[d])]
         if len(names) > 1:  # "AFP reported, citing the JoongAng Ilbo": keep the best-supported source
@@ -111,6 +130,11 @@ def assess(
             names = [n for n in names if support[n] == top]
         if names:
             relays[d] = names
+    # a report resting on an unnamed group's report relays the one group the case names
+    if len(named) == 1:
+        for d in order:
+            if d not in relays and d not in copy_of and _rests_on_unnamed_group(incs[d]):
+                relays[d] = sorted(named)
 
     def own_report(name: str, exclude: str) -> str | None:
         key = outlet_key(name)

@@ -26,8 +26,9 @@ class CandidateIndex(Protocol):
     def add_keys(self, kind: str, document_id: str, keys: Iterable[str]) -> None:
         """Record that `document_id` carries `keys` of `kind` (idempotent; replaces earlier keys of that kind)."""
 
-    def lookup(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
-        """Documents carrying any of `keys` of `kind`, each with the number of keys shared."""
+    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None) -> dict[str, int]:
+        """Documents carrying any of `keys` of `kind`, each with the number of keys shared;
+        keys carried by more than `common` documents (when given) are skipped as too common."""
 
     def documents(self, ids: Iterable[str]) -> list[Document]:
         """The documents with these ids (with incidents), in the order asked; unknown ids are skipped."""
@@ -92,7 +93,7 @@ class InMemoryIndex:
             elif cur != n:
                 post[k] = [cur, n]
 
-    def lookup(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
+    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None) -> dict[str, int]:
         post = self._post.get(kind)
         if not post:
             return {}
@@ -100,6 +101,8 @@ class InMemoryIndex:
         for k in {hash(k) for k in keys}:
             cur = post.get(k)
             if cur is None:
+                continue
+            if common is not None and isinstance(cur, list) and len(cur) > common:
                 continue
             for n in cur if isinstance(cur, list) else (cur,):
                 counts[n] = counts.get(n, 0) + 1

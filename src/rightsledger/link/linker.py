@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from rightsledger.link import duplicates
@@ -25,10 +26,11 @@ from rightsledger.link.cases import (
     cluster,
     match_documents,
     profiles_of,
+    quick_reject,
     veto_reason,
 )
 from rightsledger.link.citations import citation_link
-from rightsledger.link.evidence import COMPONENT, DocLink
+from rightsledger.link.evidence import COMPONENT, DocLink, Reason
 from rightsledger.link.independence import Member, assess
 from rightsledger.link.index import CandidateIndex, InMemoryIndex
 from rightsledger.link.settings import LinkSettings, load_settings
@@ -75,6 +77,7 @@ class Case:
     links: list[DocLink] = field(default_factory=list)
     reasons: list[PairScore] = field(default_factory=list)
     refused: list[tuple[PairScore, str]] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # place, county and province names, for filtering
 
     @property
     def document_urls(self) -> list[str]:
@@ -94,6 +97,7 @@ class Case:
             "origin_count": len(self.independent_origins),
             "members": [m.to_json() for m in self.members],
             "conflicts": list(self.conflicts),
+            "places": list(self.places),
         }
 
     def explain(self) -> dict[str, Any]:
@@ -105,6 +109,26 @@ class Case:
             "reasons": [r.to_json() for r in self.reasons],
             "refused": [{**r.to_json(), "why": why} for r, why in self.refused],
         }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Case:
+        """Inverse of `explain()` (the ledger stores cases in that form); `to_json()` output also loads."""
+
+        def pair(p: dict[str, Any]) -> PairScore:
+            return PairScore((p["a"]["document_id"], p["a"]["incident_id"]), (p["b"]["document_id"], p["b"]["incident_id"]),
+                             float(p["score"]), [Reason(r["rule"], float(r["weight"]), r.get("detail", ""), bool(r.get("veto")))
+                                                 for r in p.get("reasons", [])])
+
+        members = [Member(m["document_id"], m.get("url"), m.get("outlet"),
+                          date.fromisoformat(m["published"]) if m.get("published") else None, list(m.get("incident_ids", [])),
+                          m.get("role", "origin"), list(m.get("origins", [])), list(m.get("chain", []))) for m in d.get("members", [])]
+        return cls(
+            d["id"], d["status"], list(d.get("types", [])), list(d.get("incident_ids", [])), members,
+            list(d.get("independent_origins", [])), list(d.get("conflicts", [])), dict(d.get("facts", {})),
+            [DocLink(lk["kind"], lk["from"], lk["to"], float(lk["score"]), lk.get("detail", "")) for lk in d.get("links", [])],
+            [pair(p) for p in d.get("reasons", [])], [(pair(p), p.get("why", "")) for p in d.get("refused", [])],
+            list(d.get("places", [])),
+        )
 
 
 @dataclass(slots=True)
@@ -197,7 +221,7 @@ class _Run:
     def prof(self, doc_id: str) -> list[Profile]:
         p = self.profiles.get(doc_id)
         if p is None:
-            p = self.profiles[doc_id] = profiles_of(self.doc(doc_id))
+            p = self.profiles[doc_id] = profiles_of(self.doc(doc_id), self.s)
         return p
 
     def qkeys(self, doc_id: str) -> dict[str, str]:
@@ -334,6 +358,9 @@ class _Run:
 
     def score(self, d: str, e: str) -> bool:
         """Match the incidents of two documents; keep the links found; True when any matched."""
+        pd, pe = self.prof(d), self.prof(e)
+        if self.root(d) != self.root(e) and all(quick_reject(x, y, (), self.s) for x in pd for y in pe):
+            return False  # only copies waive the cheap vetoes, so the document links are not needed
         matches = match_documents(self.prof(d), self.prof(e), self.doc_links(d, e), self.s)
         self.edges += matches
         return bool(matches)
@@ -365,8 +392,13 @@ class _Run:
         clustering = cluster(by_ref, self.edges, vetoed, merges)
         accepted: dict[str, list[PairScore]] = {}
         where: dict[Ref, str] = {}
+        claimed: set[str] = set()
         for comp in clustering.components:
-            cid = case_id(comp)
+            # a case keeps its id as reports join or leave it: the first earlier id among its
+            # members not already taken by another case; a new case is named by its smallest member
+            earlier = [incidents[ref].case_id for ref in comp if incidents[ref].case_id]
+            cid = next((c for c in earlier if c not in claimed), None) or case_id(comp)
+            claimed.add(cid)
             for ref in comp:
                 where[ref] = cid
         for e in clustering.accepted:
@@ -386,11 +418,13 @@ class _Run:
             for lk in links:
                 all_links[(lk.kind, lk.a, lk.b)] = lk
             dup_of = {d: (self.root(d) if self.root(d) != d else None) for d in docs}
-            a = assess([(self.doc(d), per_doc[d]) for d in docs], links, dup_of)
+            a = assess([(self.doc(d), per_doc[d]) for d in docs], links, dup_of, self.s)
             types = sorted({t for incs in per_doc.values() for inc in incs for t in inc.types})
+            places = sorted({n for incs in per_doc.values() for inc in incs for p in inc.places
+                             for n in (p.name, p.county, p.province) if n})
             result.cases.append(
                 Case(cid, a.status, types, sorted(i for _, i in comp), a.members, a.independent_origins, a.conflicts,
-                     a.facts, links, accepted.get(cid, []), refused.get(cid, []))
+                     a.facts, links, accepted.get(cid, []), refused.get(cid, []), places)
             )
         for d in region:
             self.index.add_keys("case", d, sorted({where[(d, p.incident_id)] for p in self.prof(d)}))

@@ -21,6 +21,8 @@ class LinkSettings:
     cases: dict[str, Any]
     weights: dict[str, float]
     tolerance: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, Any] = field(default_factory=dict)
+    organisations: dict[str, Any] = field(default_factory=dict)
 
     def weight(self, name: str) -> float:
         try:
@@ -34,7 +36,8 @@ def settings_from(doc: dict[str, Any]) -> LinkSettings:
         cases = dict(doc["cases"])
         weights = {k: float(v) for k, v in cases.pop("weights").items()}
         tolerance = dict(cases.pop("tolerance", {}))
-        return LinkSettings(str(doc.get("version", "link.v1")), dict(doc["duplicates"]), dict(doc["quotes"]), cases, weights, tolerance)
+        return LinkSettings(str(doc.get("version", "link.v1")), dict(doc["duplicates"]), dict(doc["quotes"]), cases, weights, tolerance,
+                            dict(doc.get("names", {})), dict(doc.get("organisations", {})))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataFileError(f"linking settings are malformed: {exc!r}", hint="compare with the packaged linking.toml") from exc
 

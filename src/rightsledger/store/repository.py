@@ -8,15 +8,24 @@ review `status`; documents are rebuilt from those rows with the model's `from_di
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+import hashlib
+
+from sqlalchemy import Connection, delete, func, literal_column, or_, select, update
+from sqlalchemy import case as case_
+from sqlalchemy import column as column_
+from sqlalchemy import table as table_
+from sqlalchemy import text as text_
 
 from rightsledger import evidence
 from rightsledger.errors import NotFoundError
+from rightsledger.settings import current_user
 from rightsledger.model import (
     Actor,
     Citation,
@@ -29,7 +38,25 @@ from rightsledger.model import (
     Victims,
     Why,
 )
-from rightsledger.store.schema import citations, custody, documents, facts, incidents, originals
+from rightsledger.store.schema import (
+    case_reviews,
+    cases,
+    citations,
+    custody,
+    document_links,
+    documents,
+    facts,
+    incidents,
+    link_keys,
+    link_overrides,
+    link_state,
+    login_throttle,
+    notes,
+    originals,
+    review_log,
+    users,
+    web_sessions,
+)
 
 MIN_PREFIX = 4  # shortest document id prefix accepted by `resolve`
 _BATCH = 200
@@ -96,7 +123,10 @@ def _row_why(row: Any) -> dict[str, Any] | None:
 
 
 def _apply_fact(incident: Incident, row: Any) -> None:
-    d = {**row.value, "evidence": _row_span(row), "why": _row_why(row)}
+    if getattr(row, "current", None):  # a reviewer's correction replaces the proposal's value and span
+        d = {**row.current.get("value", {}), "evidence": row.current.get("evidence"), "why": _row_why(row)}
+    else:
+        d = {**row.value, "evidence": _row_span(row), "why": _row_why(row)}
     kind = row.kind
     if kind == "type":
         incident.type_facts.append(TypeFact.from_dict(d))
@@ -319,3 +349,484 @@ class Repository:
             "types": dict(types.most_common()),
             "outlets": {(o or "(unknown)"): n for o, n in outlets},
         }
+
+    # -- linking ------------------------------------------------------------------------------
+    def linked_ids(self) -> set[str]:
+        return set(self.conn.execute(select(link_state.c.document_id)).scalars())
+
+    def unlinked_ids(self) -> list[str]:
+        """Documents the linker has not seen (ingested by an interrupted run, or before linking existed)."""
+        q = (select(documents.c.id).where(documents.c.id.not_in(select(link_state.c.document_id)))
+             .order_by(documents.c.id))
+        return list(self.conn.execute(q).scalars())
+
+    def mark_linked(self, ids: Iterable[str], version: str) -> None:
+        ids = sorted(set(ids))
+        now = evidence.utcnow()
+        for chunk in _chunks(ids):
+            self.conn.execute(delete(link_state).where(link_state.c.document_id.in_(chunk)))
+            self.conn.execute(link_state.insert(), [{"document_id": i, "version": version, "linked_at": now} for i in chunk])
+
+    def clear_linking(self) -> None:
+        """Forget every linking decision (a full re-link starts from here); overrides are kept,
+        and so are the incidents' case ids, which the linker reuses to name the cases it rebuilds."""
+        for table in (link_keys, link_state, document_links, cases):
+            self.conn.execute(delete(table))
+        self.conn.execute(update(documents).where(documents.c.duplicate_of.is_not(None)).values(duplicate_of=None))
+
+    def save_links(self, duplicate_of: dict[str, str | None], case_of: dict[str, str | None],
+                   case_rows: Sequence[dict[str, Any]], retired: Iterable[str],
+                   links: Sequence[dict[str, Any]]) -> None:
+        """Store what one linking run decided. `case_rows` are {id, status, types, origin_count,
+        summary}; `links` are {kind, from_id, to_id, score, detail} between the run's documents."""
+        for doc_id, orig in sorted(duplicate_of.items()):
+            self.conn.execute(update(documents).where(documents.c.id == doc_id).values(duplicate_of=orig))
+        by_case: dict[str | None, list[str]] = defaultdict(list)
+        for inc_id, cid in case_of.items():
+            by_case[cid].append(inc_id)
+        for cid, inc_ids in sorted(by_case.items(), key=lambda kv: kv[0] or ""):
+            for chunk in _chunks(sorted(inc_ids)):
+                self.conn.execute(update(incidents).where(incidents.c.id.in_(chunk)).values(case_id=cid))
+        gone = sorted(set(retired) | {r["id"] for r in case_rows})
+        for chunk in _chunks(gone):
+            self.conn.execute(delete(cases).where(cases.c.id.in_(chunk)))
+        now = evidence.utcnow()
+        if case_rows:
+            self.conn.execute(cases.insert(), [{**r, "updated_at": now} for r in case_rows])
+        touched = sorted({x for lk in links for x in (lk["from_id"], lk["to_id"])} | set(duplicate_of))
+        for chunk in _chunks(touched):
+            self.conn.execute(delete(document_links).where(
+                or_(document_links.c.from_id.in_(chunk), document_links.c.to_id.in_(chunk))))
+        rows = {(lk["kind"], lk["from_id"], lk["to_id"]): lk for lk in links}
+        if rows:
+            self.conn.execute(document_links.insert(), [rows[k] for k in sorted(rows)])
+
+    def cases(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Stored case summaries (optionally of one status), by id."""
+        q = select(cases.c.summary).order_by(cases.c.id)
+        if status:
+            q = q.where(cases.c.status == status)
+        return [dict(s) for s in self.conn.execute(q).scalars()]
+
+    def case(self, case_id: str) -> dict[str, Any] | None:
+        s = self.conn.execute(select(cases.c.summary).where(cases.c.id == case_id)).scalar()
+        if s is None:
+            ids = self.conn.execute(select(cases.c.id).where(cases.c.id.like(f"{case_id}%")).limit(2)).scalars().all()
+            if len(ids) == 1:
+                s = self.conn.execute(select(cases.c.summary).where(cases.c.id == ids[0])).scalar()
+        return dict(s) if s is not None else None
+
+    def case_members(self, case_id: str) -> list[tuple[str, str]]:
+        """(document id, incident id) of every incident in the case."""
+        q = (select(incidents.c.document_id, incidents.c.id).where(incidents.c.case_id == case_id)
+             .order_by(incidents.c.document_id, incidents.c.id))
+        return [(r.document_id, r.id) for r in self.conn.execute(q)]
+
+    def document_links(self, ids: Iterable[str]) -> list[dict[str, Any]]:
+        out = []
+        for chunk in _chunks(sorted(set(ids))):
+            q = select(document_links).where(or_(document_links.c.from_id.in_(chunk), document_links.c.to_id.in_(chunk)))
+            out += [dict(r._mapping) for r in self.conn.execute(q)]
+        return sorted({(r["kind"], r["from_id"], r["to_id"]): r for r in out}.values(),
+                      key=lambda r: (r["kind"], r["from_id"], r["to_id"]))
+
+    def add_override(self, action: str, a: tuple[str, str], b: tuple[str, str], note: str) -> None:
+        self.conn.execute(link_overrides.insert().values(
+            action=action, a_document_id=a[0], a_incident_id=a[1], b_document_id=b[0], b_incident_id=b[1],
+            note=note, user_name=current_user(), tool=evidence.TOOL, recorded_at=evidence.utcnow()))
+
+    def overrides(self) -> list[dict[str, Any]]:
+        """Every analyst override, oldest first (the audit trail of merges and splits)."""
+        rows = self.conn.execute(select(link_overrides).order_by(link_overrides.c.id))
+        return [{**dict(r._mapping), "recorded_at": _utc(r.recorded_at).isoformat()} for r in rows]
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+_KEY_MAX = 128
+
+
+def _key(k: str) -> str:
+    """Keys longer than the column are stored as a digest (the same on every lookup)."""
+    return k if len(k) <= _KEY_MAX else "#" + hashlib.blake2b(k.encode("utf-8"), digest_size=24).hexdigest()
+
+
+class CandidateKeys:
+    """The linker's `CandidateIndex` on the ledger: keys in `link_keys`, documents rebuilt by `load`."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+
+    def add_keys(self, kind: str, document_id: str, keys: Iterable[str]) -> None:
+        conn = self.repo.conn
+        conn.execute(delete(link_keys).where(link_keys.c.document_id == document_id, link_keys.c.kind == kind))
+        rows = [{"kind": kind, "key": k, "document_id": document_id} for k in sorted({_key(k) for k in keys})]
+        if rows:
+            conn.execute(link_keys.insert(), rows)
+
+    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for chunk in _chunks(sorted({_key(k) for k in keys})):
+            if common is not None:
+                q = (select(link_keys.c.key).where(link_keys.c.kind == kind, link_keys.c.key.in_(chunk))
+                     .group_by(link_keys.c.key).having(func.count() <= common))
+                chunk = list(self.repo.conn.execute(q).scalars())
+                if not chunk:
+                    continue
+            q = (select(link_keys.c.document_id, func.count().label("n"))
+                 .where(link_keys.c.kind == kind, link_keys.c.key.in_(chunk)).group_by(link_keys.c.document_id))
+            for r in self.repo.conn.execute(q):
+                counts[r.document_id] += r.n
+        return dict(counts)
+
+    def documents(self, ids: Iterable[str]) -> list[Document]:
+        return [d for chunk in _chunks(list(ids)) for d in self.repo.load(chunk)]
+
+
+# -- review workspace ---------------------------------------------------------------------------
+def _fact_value_of(row: Any) -> dict[str, Any]:
+    """A fact as it stands now: the reviewer's version if any, else the proposal; with its span."""
+    if row.current:
+        return {"value": dict(row.current.get("value") or {}), "evidence": row.current.get("evidence")}
+    return {"value": dict(row.value or {}), "evidence": _row_span(row)}
+
+
+def _match_words(query: str) -> str:
+    """An FTS5 MATCH expression from free text: every word must appear; "quoted phrases" kept.
+
+    User text never reaches FTS5's query syntax (NEAR, column filters, operators) unquoted.
+    """
+    parts: list[str] = []
+    for phrase, word in re.findall(r'"([^"]*)"|(\w+)', query):
+        words = re.findall(r"\w+", phrase or word)
+        if words:
+            parts.append('"' + " ".join(words) + '"')
+    return " ".join(parts)
+
+
+
+class ReviewRepository:
+    """Accounts, sessions, the review log, notes, case review status, search and summaries.
+
+    Works on the caller's connection and transaction, like `Repository`.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    # -- users --------------------------------------------------------------------------------
+    def add_user(self, name: str, role: str, password_hash: str, created_by: str) -> int:
+        return int(self.conn.execute(users.insert().values(
+            name=name, role=role, password_hash=password_hash, disabled=False, created_at=evidence.utcnow(),
+            created_by=created_by)).inserted_primary_key[0])
+
+    def user(self, name: str | None = None, user_id: int | None = None) -> dict[str, Any] | None:
+        q = select(users).where(users.c.name == name) if name is not None else select(users).where(users.c.id == user_id)
+        r = self.conn.execute(q).first()
+        return dict(r._mapping) if r else None
+
+    def users(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(users.c.id, users.c.name, users.c.role, users.c.disabled, users.c.created_at,
+                                        users.c.created_by).order_by(users.c.name))
+        return [dict(r._mapping) for r in rows]
+
+    def update_user(self, name: str, **values: Any) -> None:
+        self.conn.execute(update(users).where(users.c.name == name).values(**values))
+
+    # -- login throttle -----------------------------------------------------------------------
+    def throttle(self, name: str) -> dict[str, Any] | None:
+        r = self.conn.execute(select(login_throttle).where(login_throttle.c.name == name)).first()
+        return dict(r._mapping) if r else None
+
+    def record_failure(self, name: str, failures: int, at: datetime, locked_until: datetime | None) -> None:
+        self.conn.execute(delete(login_throttle).where(login_throttle.c.name == name))
+        self.conn.execute(login_throttle.insert().values(name=name, failures=failures, last_failure=at,
+                                                         locked_until=locked_until))
+
+    def clear_throttle(self, name: str) -> None:
+        self.conn.execute(delete(login_throttle).where(login_throttle.c.name == name))
+
+    # -- web sessions -------------------------------------------------------------------------
+    def add_session(self, token_hash: str, user_id: int, csrf: str, created: datetime, expires: datetime) -> None:
+        self.conn.execute(web_sessions.insert().values(token_hash=token_hash, user_id=user_id, csrf=csrf,
+                                                       created_at=created, expires_at=expires))
+
+    def session(self, token_hash: str, now: datetime) -> tuple[dict[str, Any], str] | None:
+        """The live session's user and CSRF token (expired sessions and disabled users: None)."""
+        q = (select(web_sessions.c.csrf, web_sessions.c.expires_at, users.c.id, users.c.name, users.c.role,
+                    users.c.disabled)
+             .join(users, users.c.id == web_sessions.c.user_id).where(web_sessions.c.token_hash == token_hash))
+        r = self.conn.execute(q).first()
+        if r is None or r.disabled or _utc(r.expires_at) <= now:
+            return None
+        return {"id": r.id, "name": r.name, "role": r.role}, r.csrf
+
+    def end_sessions(self, token_hash: str | None = None, user_id: int | None = None,
+                     expired_before: datetime | None = None) -> None:
+        q = delete(web_sessions)
+        if token_hash is not None:
+            q = q.where(web_sessions.c.token_hash == token_hash)
+        if user_id is not None:
+            q = q.where(web_sessions.c.user_id == user_id)
+        if expired_before is not None:
+            q = q.where(web_sessions.c.expires_at <= expired_before)
+        self.conn.execute(q)
+
+    # -- facts under review -------------------------------------------------------------------
+    def fact(self, fact_id: int) -> dict[str, Any]:
+        q = (select(facts, incidents.c.document_id, incidents.c.case_id)
+             .join(incidents, incidents.c.id == facts.c.incident_id).where(facts.c.id == fact_id))
+        r = self.conn.execute(q).first()
+        if r is None:
+            raise NotFoundError(f"no fact {fact_id} in the ledger", hint="reload the document page")
+        return self._fact_dict(r)
+
+    def document_facts(self, doc_id: str) -> list[dict[str, Any]]:
+        """Every fact of a document (rejected ones too), in incident order, for the review page."""
+        q = (select(facts, incidents.c.document_id, incidents.c.case_id)
+             .join(incidents, incidents.c.id == facts.c.incident_id).where(incidents.c.document_id == doc_id)
+             .order_by(incidents.c.seq, facts.c.kind, facts.c.seq, facts.c.id))
+        return [self._fact_dict(r) for r in self.conn.execute(q)]
+
+    @staticmethod
+    def _fact_dict(r: Any) -> dict[str, Any]:
+        now = _fact_value_of(r)
+        return {"id": r.id, "incident_id": r.incident_id, "document_id": r.document_id, "case_id": r.case_id,
+                "kind": r.kind, "seq": r.seq, "status": r.status, "value": now["value"], "evidence": now["evidence"],
+                "proposal": {"value": dict(r.value or {}), "evidence": _row_span(r)}, "why": _row_why(r),
+                "reviewed": r.current is not None}
+
+    def set_fact(self, fact_id: int, status: str, current: dict[str, Any] | None = None) -> None:
+        values: dict[str, Any] = {"status": status}
+        if current is not None:
+            values["current"] = current
+        self.conn.execute(update(facts).where(facts.c.id == fact_id).values(**values))
+
+    def add_fact(self, incident_id: str, kind: str, value: dict[str, Any], span: Span, user: str) -> int:
+        seq = self.conn.execute(select(func.coalesce(func.max(facts.c.seq), -1) + 1)
+                                .where(facts.c.incident_id == incident_id, facts.c.kind == kind)).scalar()
+        return int(self.conn.execute(facts.insert().values(
+            incident_id=incident_id, kind=kind, seq=seq, value=value, **_span_cols(span),
+            component="review", rule="added-by-reviewer", detail=user, status="confirmed")).inserted_primary_key[0])
+
+    def set_incident_date(self, incident_id: str, value: dict[str, Any]) -> None:
+        """Keep the incident's copy of its date (for sorting and filtering) in step with the fact."""
+        def day(v: Any) -> date | None:
+            return date.fromisoformat(v) if v else None
+        self.conn.execute(update(incidents).where(incidents.c.id == incident_id).values(
+            date_start=day(value.get("start")), date_end=day(value.get("end")),
+            date_precision=value.get("precision") or "unknown"))
+
+    def incident_document(self, incident_id: str) -> str:
+        doc = self.conn.execute(select(incidents.c.document_id).where(incidents.c.id == incident_id)).scalar()
+        if doc is None:
+            raise NotFoundError(f"no incident {incident_id!r} in the ledger", hint="reload the document page")
+        return str(doc)
+
+    # -- review log, notes, case status -------------------------------------------------------
+    def log(self, user: str, action: str, target_kind: str, target_id: str, *, document_id: str | None = None,
+            old: Any = None, new: Any = None, at: datetime | None = None) -> None:
+        self.conn.execute(review_log.insert().values(
+            at=at or evidence.utcnow(), user_name=user, action=action, target_kind=target_kind,
+            target_id=str(target_id), document_id=document_id, old=old, new=new))
+
+    def history(self, target_kind: str | None = None, target_id: str | None = None,
+                document_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        q = select(review_log).order_by(review_log.c.id.desc()).limit(limit)
+        if target_kind is not None:
+            q = q.where(review_log.c.target_kind == target_kind)
+        if target_id is not None:
+            q = q.where(review_log.c.target_id == str(target_id))
+        if document_id is not None:
+            q = q.where(review_log.c.document_id == document_id)
+        return [{**dict(r._mapping), "at": _utc(r.at).isoformat()} for r in self.conn.execute(q)]
+
+    def add_note(self, target_kind: str, target_id: str, user: str, body: str) -> int:
+        return int(self.conn.execute(notes.insert().values(
+            target_kind=target_kind, target_id=target_id, user_name=user, at=evidence.utcnow(),
+            body=body)).inserted_primary_key[0])
+
+    def notes(self, target_kind: str, target_id: str) -> list[dict[str, Any]]:
+        q = select(notes).where(notes.c.target_kind == target_kind, notes.c.target_id == target_id).order_by(notes.c.id)
+        return [{**dict(r._mapping), "at": _utc(r.at).isoformat()} for r in self.conn.execute(q)]
+
+    def case_status(self, case_ids: Iterable[str]) -> dict[str, str]:
+        """Review status per case id; cases nobody reviewed yet are "proposed"."""
+        ids = sorted(set(case_ids))
+        out = dict.fromkeys(ids, "proposed")
+        for chunk in _chunks(ids):
+            for r in self.conn.execute(select(case_reviews.c.case_id, case_reviews.c.status)
+                                       .where(case_reviews.c.case_id.in_(chunk))):
+                out[r.case_id] = r.status
+        return out
+
+    def set_case_status(self, case_id: str, status: str, user: str) -> None:
+        self.conn.execute(delete(case_reviews).where(case_reviews.c.case_id == case_id))
+        self.conn.execute(case_reviews.insert().values(case_id=case_id, status=status, user_name=user,
+                                                       at=evidence.utcnow()))
+
+    # -- search -------------------------------------------------------------------------------
+    def _text_match(self, text: str) -> Any:
+        """Document ids whose title, outlet or text match `text` (a subquery)."""
+        if self.dialect == "postgresql":
+            return select(documents.c.id).where(
+                text_("documents.search_vector @@ websearch_to_tsquery('english', :q)").bindparams(q=text))
+        fts = table_("documents_fts", column_("rowid"))
+        return (select(documents.c.id).select_from(documents)
+                .join(fts, fts.c.rowid == literal_column("documents.rowid"))
+                .where(text_("documents_fts MATCH :q").bindparams(q=_match_words(text) or '""')))
+
+    def _fact_text(self, key: str) -> Any:
+        """A fact's current value[key] as text (the reviewer's version first)."""
+        return func.coalesce(facts.c.current[("value", key)].as_string(), facts.c.value[key].as_string())
+
+    def _filtered(self, f: SearchFilters) -> Any:
+        """Incident ids matching the filters (a subquery)."""
+        q = (select(incidents.c.id).select_from(incidents)
+             .join(documents, documents.c.id == incidents.c.document_id)
+             .outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)
+             .outerjoin(cases, cases.c.id == incidents.c.case_id))
+        if f.text:
+            q = q.where(incidents.c.document_id.in_(self._text_match(f.text)))
+        live = facts.c.status != "rejected"
+        if f.types:
+            q = q.where(incidents.c.id.in_(select(facts.c.incident_id).where(
+                facts.c.kind == "type", live, self._fact_text("code").in_(f.types))))
+        if f.provinces:
+            q = q.where(incidents.c.id.in_(select(facts.c.incident_id).where(
+                facts.c.kind == "place", live, self._fact_text("province").in_(f.provinces))))
+        if f.counties:
+            county = func.coalesce(self._fact_text("county"),
+                                   case_((self._fact_text("level") == "county", self._fact_text("name"))))
+            q = q.where(incidents.c.id.in_(select(facts.c.incident_id).where(
+                facts.c.kind == "place", live, county.in_(f.counties))))
+        if f.date_from:
+            q = q.where(func.coalesce(incidents.c.date_end, incidents.c.date_start) >= f.date_from)
+        if f.date_to:
+            q = q.where(incidents.c.date_start <= f.date_to)
+        if f.statuses:
+            q = q.where(func.coalesce(case_reviews.c.status, "proposed").in_(f.statuses))
+        if f.outlets:
+            q = q.where(documents.c.outlet.in_(f.outlets))
+        if f.corroboration:
+            q = q.where(cases.c.status.in_(f.corroboration))
+        if f.modalities:
+            q = q.where(incidents.c.modality.in_(f.modalities))
+        return q
+
+    def search(self, f: SearchFilters, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Matching incidents (a page, newest first) with facet counts over all matches."""
+        ids = self._filtered(f).subquery()
+        total = self.conn.execute(select(func.count()).select_from(ids)).scalar() or 0
+        page_q = (select(incidents.c.id, incidents.c.document_id, incidents.c.case_id, incidents.c.modality,
+                         incidents.c.date_start, incidents.c.date_end, incidents.c.date_precision,
+                         documents.c.title, documents.c.outlet, documents.c.published,
+                         func.coalesce(case_reviews.c.status, "proposed").label("review_status"),
+                         cases.c.status.label("corroboration"))
+                  .join(documents, documents.c.id == incidents.c.document_id)
+                  .outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)
+                  .outerjoin(cases, cases.c.id == incidents.c.case_id)
+                  .where(incidents.c.id.in_(select(ids.c.id)))
+                  .order_by(incidents.c.date_start.desc().nulls_last(), incidents.c.id).limit(limit).offset(offset))
+        rows = [dict(r._mapping) for r in self.conn.execute(page_q)]
+        details = self.incident_facts([r["id"] for r in rows])
+        for r in rows:
+            r.update(details.get(r["id"], {"types": [], "places": [], "victims": []}))
+        return {"total": total, "rows": rows, "facets": self.facets(ids)}
+
+    def incident_facts(self, incident_ids: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
+        """Types, places and victims (current values, rejected left out) of these incidents."""
+        out: dict[str, dict[str, list[Any]]] = {i: {"types": [], "places": [], "victims": []} for i in incident_ids}
+        for chunk in _chunks(list(incident_ids)):
+            q = (select(facts).where(facts.c.incident_id.in_(chunk), facts.c.status != "rejected",
+                                     facts.c.kind.in_(("type", "place", "victims")))
+                 .order_by(facts.c.incident_id, facts.c.kind, facts.c.seq))
+            for r in self.conn.execute(q):
+                v = _fact_value_of(r)["value"]
+                slot = out[r.incident_id]
+                if r.kind == "type":
+                    if v.get("code") not in slot["types"]:
+                        slot["types"].append(v.get("code"))
+                elif r.kind == "place":
+                    slot["places"].append(v)
+                else:
+                    slot["victims"].append(v)
+        return out
+
+    def facets(self, ids: Any) -> dict[str, list[tuple[str, int]]]:
+        """Counts of incidents per type, province, county, year, review status, outlet, corroboration."""
+        inc_ids = select(ids.c.id)
+        live = (facts.c.incident_id.in_(inc_ids), facts.c.status != "rejected")
+
+        def grouped(expr: Any, q: Any) -> list[tuple[str, int]]:
+            rows = self.conn.execute(q.add_columns(expr.label("k"), func.count(func.distinct(incidents.c.id)).label("n"))
+                                     .group_by(expr).order_by(func.count(func.distinct(incidents.c.id)).desc(), expr))
+            return [(str(r.k), int(r.n)) for r in rows if r.k is not None]
+
+        with_facts = select().select_from(incidents).join(facts, facts.c.incident_id == incidents.c.id)
+        county = func.coalesce(self._fact_text("county"),
+                               case_((self._fact_text("level") == "county", self._fact_text("name"))))
+        year = (func.strftime("%Y", incidents.c.date_start) if self.dialect == "sqlite"
+                else func.to_char(incidents.c.date_start, "YYYY"))
+        base = select().select_from(incidents).where(incidents.c.id.in_(inc_ids))
+        return {
+            "type": grouped(self._fact_text("code"), with_facts.where(facts.c.kind == "type", *live)),
+            "province": grouped(self._fact_text("province"), with_facts.where(facts.c.kind == "place", *live)),
+            "county": grouped(county, with_facts.where(facts.c.kind == "place", *live)),
+            "year": sorted(grouped(year, base), reverse=True),
+            "status": grouped(func.coalesce(case_reviews.c.status, "proposed"),
+                              base.outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)),
+            "outlet": grouped(documents.c.outlet, base.join(documents, documents.c.id == incidents.c.document_id)),
+            "corroboration": grouped(cases.c.status, base.join(cases, cases.c.id == incidents.c.case_id)),
+            "modality": grouped(incidents.c.modality, base),
+        }
+
+    # -- map and timeline ---------------------------------------------------------------------
+    def located(self, f: SearchFilters) -> list[dict[str, Any]]:
+        """Place facts with coordinates of the matching incidents (for the map)."""
+        ids = self._filtered(f).subquery()
+        q = (select(facts, incidents.c.document_id, incidents.c.case_id)
+             .join(incidents, incidents.c.id == facts.c.incident_id)
+             .where(facts.c.incident_id.in_(select(ids.c.id)), facts.c.kind.in_(("place", "victims", "type")),
+                    facts.c.status != "rejected")
+             .order_by(facts.c.incident_id, facts.c.kind, facts.c.seq))
+        return [self._fact_dict(r) for r in self.conn.execute(q)]
+
+    def dated(self, f: SearchFilters) -> list[dict[str, Any]]:
+        ids = self._filtered(f).subquery()
+        q = (select(incidents.c.id, incidents.c.document_id, incidents.c.case_id, incidents.c.date_start,
+                    incidents.c.date_end, incidents.c.date_precision)
+             .where(incidents.c.id.in_(select(ids.c.id)), incidents.c.date_start.is_not(None))
+             .order_by(incidents.c.date_start, incidents.c.id))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def recent_cases(self, limit: int = 10) -> list[dict[str, Any]]:
+        q = (select(cases.c.id, cases.c.status, cases.c.types, cases.c.origin_count, cases.c.updated_at,
+                    func.coalesce(case_reviews.c.status, "proposed").label("review_status"),
+                    func.min(incidents.c.date_start).label("date_start"))
+             .outerjoin(case_reviews, case_reviews.c.case_id == cases.c.id)
+             .outerjoin(incidents, incidents.c.case_id == cases.c.id)
+             .group_by(cases.c.id, cases.c.status, cases.c.types, cases.c.origin_count, cases.c.updated_at,
+                       case_reviews.c.status)
+             .order_by(func.min(incidents.c.date_start).desc().nulls_last(), cases.c.id).limit(limit))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """What a search or a map/timeline view is narrowed to; empty means everything."""
+
+    text: str = ""
+    types: tuple[str, ...] = ()
+    provinces: tuple[str, ...] = ()
+    counties: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    statuses: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+    corroboration: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()

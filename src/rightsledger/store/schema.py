@@ -102,6 +102,7 @@ incidents = Table(
     Column("date_end", Date),
     Column("date_precision", String(16), nullable=False),
     Column("evidence", Json, nullable=False),  # the incident's supporting spans
+    Index("ix_incidents_date_start", "date_start"),  # 0004: date filters and sorting at volume
 )
 
 facts = Table(
@@ -121,6 +122,7 @@ facts = Table(
     Column("status", String(16), nullable=False, server_default="proposed"),
     # The fact as a reviewer left it ({"value": …, "evidence": span}); NULL = as proposed.
     Column("current", Json),
+    Index("ix_facts_kind_incident_id", "kind", "incident_id"),  # 0004: "incidents with a fact of kind X"
 )
 
 citations = Table(

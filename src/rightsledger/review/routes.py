@@ -1,0 +1,391 @@
+"""Pages, review actions and the JSON endpoints of the review workspace.
+
+Every handler gets the signed-in user from `signed_in` / `allowed(action)`: the role check is
+made here, on the server, for every request (templates only hide the buttons). Every POST checks
+the session's CSRF token before it changes anything. Handlers call one ledger method and render.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from rightsledger.errors import ConfigError
+from rightsledger.ledger import CASE_STEPS, FORMATS, ROLES, Ledger, SearchFilters
+from rightsledger.model import (
+    DATE_PRECISIONS,
+    PERPETRATOR_KINDS,
+    PLACE_LEVELS,
+    PLACE_ROLES,
+    SOURCE_KINDS,
+    VICTIM_UNITS,
+    VIOLATION_TYPES,
+)
+from rightsledger.review import auth, present
+from rightsledger.review.app import ORIGINAL_CSP, ReviewSettings, html
+from rightsledger.review.search import FACET_PARAMS, filters_from
+
+router = APIRouter()
+
+SESSION_COOKIE = "rl_session"
+LOGIN_COOKIE = "rl_login"  # double-submit CSRF token for the login form (there is no session yet)
+CHOICES = {"type": VIOLATION_TYPES, "precision": DATE_PRECISIONS, "level": PLACE_LEVELS, "role": PLACE_ROLES,
+           "unit": VICTIM_UNITS, "perpetrator_kind": PERPETRATOR_KINDS, "source_kind": SOURCE_KINDS}
+
+
+def _ledger(request: Request) -> Ledger:
+    return request.app.state.ledger  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> ReviewSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def signed_in(request: Request) -> auth.User:
+    user = auth.current_user(_ledger(request), request.cookies.get(SESSION_COOKIE))
+    if user is None:
+        if _is_api(request):
+            raise HTTPException(401, "Sign in first.")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise HTTPException(303, headers={"Location": "/login?" + urlencode({"next": target})})
+    request.state.user = user
+    return user
+
+
+def allowed(action: str) -> Any:
+    """A dependency: the signed-in user, if their role may do `action` (403 otherwise)."""
+
+    def check(user: auth.User = Depends(signed_in)) -> auth.User:
+        if not user.may(action):
+            raise HTTPException(403, f"Your role ({user.role}) may not do this.")
+        return user
+
+    return check
+
+
+async def checked_form(request: Request, user: auth.User) -> FormData:
+    """The posted form, once its CSRF token matches the session's."""
+    form = await request.form()
+    if not auth.check_csrf(user.csrf, form.get("csrf")):  # type: ignore[arg-type]
+        raise HTTPException(403, "The form's security token is missing or stale. Reload the page and try again.")
+    return form
+
+
+def _back(path: str, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(path + (f"#{anchor}" if anchor else ""), status_code=303)
+
+
+def _local(target: str | None) -> str:
+    """Only same-site paths as login redirect targets (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+# -- signing in and out ------------------------------------------------------------------------
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = html(request, "login.html", {"csrf": token, "next": _local(next), "error": None})
+    _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    if not auth.check_csrf(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):  # type: ignore[arg-type]
+        raise HTTPException(403, "The login form's security token is missing or stale. Reload the page.")
+    name, password = str(form.get("name") or ""), str(form.get("password") or "")
+    target = _local(str(form.get("next") or "/"))
+    settings = _settings(request)
+    try:
+        user = auth.login(_ledger(request), name, password, settings.policy)
+    except auth.LoginRefused as refused:
+        token = secrets.token_urlsafe(24)
+        status = 429 if refused.retry_after else 401
+        response = html(request, "login.html", {"csrf": token, "next": target, "error": str(refused)}, status)
+        _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
+        if refused.retry_after:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    token, _csrf = auth.new_session(_ledger(request), user["id"], settings.policy)
+    response = RedirectResponse(target, status_code=303)
+    _set_cookie(request, response, SESSION_COOKIE, token, max_age=int(settings.policy.session_length.total_seconds()))
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+
+
+@router.post("/logout")
+async def logout(request: Request, user: auth.User = Depends(signed_in)) -> Response:
+    await checked_form(request, user)
+    _ledger(request).end_session(auth.token_hash(request.cookies.get(SESSION_COOKIE, "")))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- reading -----------------------------------------------------------------------------------
+@router.get("/")
+def dashboard(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
+    data = _ledger(request).dashboard()
+    return html(request, "dashboard.html", {"data": data})
+
+
+def _query_params(request: Request) -> dict[str, list[str]]:
+    return {k: request.query_params.getlist(k) for k in request.query_params.keys()}
+
+
+@router.get("/search")
+def search_page(request: Request, page: int = 1, user: auth.User = Depends(allowed("read"))) -> Response:
+    params = _query_params(request)
+    filters, parsed = filters_from(params)
+    size = _settings(request).page_size
+    page = max(1, min(page, 10_000))
+    result = _ledger(request).search(filters, limit=size, offset=(page - 1) * size)
+    base = [(k, v) for k, vs in params.items() if k != "page" for v in vs]
+    return html(request, "search.html", {
+        "params": params, "filters": filters, "parsed": parsed, "result": result, "page": page, "size": size,
+        "pages": max(1, -(-result["total"] // size)), "facet_params": FACET_PARAMS,
+        "base_query": urlencode(base), "map_query": urlencode(base),
+    })
+
+
+@router.get("/api/search")
+def search_api(request: Request, page: int = 1, user: auth.User = Depends(allowed("read"))) -> Response:
+    filters, _ = filters_from(_query_params(request))
+    size = _settings(request).page_size
+    result = _ledger(request).search(filters, limit=size, offset=(max(1, page) - 1) * size)
+    return JSONResponse(_jsonable({"page": page, "page_size": size, **result}))
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+@router.get("/documents")
+def documents_page(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
+    return html(request, "documents.html", {"documents": _ledger(request).documents()})
+
+
+@router.get("/documents/{ref}")
+def document_page(request: Request, ref: str, user: auth.User = Depends(allowed("read"))) -> Response:
+    ledger = _ledger(request)
+    doc = ledger.document(ref)
+    facts = ledger.review_facts(doc.id)
+    record = ledger.record(doc.id)
+    incidents: dict[str, list[dict[str, Any]]] = {inc.id: [] for inc in doc.incidents}
+    for f in facts:
+        incidents.setdefault(f["incident_id"], []).append(f)
+    modality = {inc.id: inc.modality for inc in doc.incidents}
+    case_of = {inc.id: inc.case_id for inc in doc.incidents}
+    status = ledger.case_review_status([c for c in case_of.values() if c])
+    url = doc.url or ""
+    return html(request, "document.html", {
+        "doc": doc, "record": record, "segments": present.segments(doc.text, facts), "incidents": incidents,
+        "modality": modality, "case_of": case_of, "case_status": status, "choices": CHOICES,
+        "history": ledger.history(document_id=doc.id), "notes": ledger.notes("document", doc.id),
+        "safe_url": url if url.lower().startswith(("http://", "https://")) else None,
+    })
+
+
+@router.get("/documents/{ref}/original")
+def original(request: Request, ref: str, user: auth.User = Depends(allowed("read"))) -> Response:
+    """The preserved bytes, verified, as plain text: never rendered as a page."""
+    ledger = _ledger(request)
+    doc_id = ledger.resolve(ref)
+    data = ledger.original(doc_id)
+    return Response(data, media_type="text/plain; charset=utf-8", headers={
+        "Content-Disposition": f'inline; filename="{doc_id}.txt"',
+        "Content-Security-Policy": ORIGINAL_CSP, "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: str, user: auth.User = Depends(allowed("read"))) -> Response:
+    ledger = _ledger(request)
+    case = ledger.case(case_id)
+    status = ledger.case_review_status([case.id])[case.id]
+    return html(request, "case.html", {
+        "case": case, "data": case.explain(), "status": status, "steps": CASE_STEPS.get(status, ()),
+        "notes": ledger.notes("case", case.id), "history": ledger.history(target_kind="case", target_id=case.id),
+    })
+
+
+@router.get("/map")
+def map_page(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
+    params = _query_params(request)
+    filters, parsed = filters_from(params)
+    facets = _ledger(request).search(filters, limit=0)["facets"]
+    return html(request, "map.html", {"params": params, "parsed": parsed, "facets": facets,
+                                      "facet_params": FACET_PARAMS, "query": urlencode(
+                                          [(k, v) for k, vs in params.items() for v in vs]),
+                                      "tile_url": _settings(request).tile_url or ""})
+
+
+@router.get("/api/map")
+def map_api(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
+    filters, _ = filters_from(_query_params(request))
+    return JSONResponse(_ledger(request).map_data(filters))
+
+
+@router.get("/api/map-base")
+def map_base_api(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
+    response = JSONResponse(_ledger(request).map_base())
+    return response
+
+
+@router.get("/timeline")
+def timeline_page(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
+    params = _query_params(request)
+    filters, parsed = filters_from(params)
+    items = _ledger(request).timeline(filters)
+    return html(request, "timeline.html", {"params": params, "parsed": parsed, "items": items,
+                                           "chart": present.timeline(items)})
+
+
+@router.get("/api/timeline")
+def timeline_api(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
+    filters, _ = filters_from(_query_params(request))
+    return JSONResponse(_ledger(request).timeline(filters))
+
+
+# -- reviewing ---------------------------------------------------------------------------------
+@router.post("/facts/{fact_id}/{action}")
+async def review_fact(request: Request, fact_id: int, action: str,
+                      user: auth.User = Depends(allowed("review"))) -> Response:
+    form = await checked_form(request, user)
+    ledger = _ledger(request)
+    if action == "confirm":
+        fact = ledger.confirm_fact(fact_id, user.name)
+    elif action == "reject":
+        fact = ledger.reject_fact(fact_id, user.name)
+    elif action == "correct":
+        before = ledger.fact(fact_id)
+        changes = {k[2:]: v for k, v in form.items() if k.startswith("v_")}
+        if before["kind"] == "victims" and "approximate" not in changes:
+            changes["approximate"] = False  # an unticked checkbox sends nothing
+        fact = ledger.correct_fact(fact_id, user.name, changes, _span(form))
+    else:
+        raise HTTPException(404, f"no review action {action!r}")
+    return _back(f"/documents/{fact['document_id']}", f"fact-{fact_id}")
+
+
+def _span(form: FormData) -> tuple[int, int] | None:
+    start, end = form.get("span_start"), form.get("span_end")
+    if not start or not end:
+        return None
+    try:
+        return int(str(start)), int(str(end))
+    except ValueError:
+        raise ConfigError("the selection is not a pair of offsets", hint="select the words again") from None
+
+
+@router.post("/incidents/{incident_id}/facts")
+async def add_fact(request: Request, incident_id: str, user: auth.User = Depends(allowed("review"))) -> Response:
+    form = await checked_form(request, user)
+    span = _span(form)
+    if span is None:
+        raise ConfigError("no text selected", hint="select the words in the document that state the fact, then add it")
+    kind = str(form.get("kind") or "")
+    changes = {"code": form.get("type_code")} if kind == "type" else {}
+    fact_id = _ledger(request).add_fact(incident_id, kind, span[0], span[1], changes, user.name)
+    doc_id = _ledger(request).fact(fact_id)["document_id"]
+    return _back(f"/documents/{doc_id}", f"fact-{fact_id}")
+
+
+@router.post("/cases/{case_id}/status")
+async def case_status(request: Request, case_id: str, user: auth.User = Depends(allowed("review"))) -> Response:
+    form = await checked_form(request, user)
+    _ledger(request).set_case_status(case_id, str(form.get("status") or ""), user.name)
+    return _back(f"/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/merge")
+async def case_merge(request: Request, case_id: str, user: auth.User = Depends(allowed("review"))) -> Response:
+    form = await checked_form(request, user)
+    merged = _ledger(request).review_merge(case_id, str(form.get("other") or "").strip(), user.name,
+                                           str(form.get("note") or ""))
+    return _back(f"/cases/{merged.id}")
+
+
+@router.post("/cases/{case_id}/split")
+async def case_split(request: Request, case_id: str, user: auth.User = Depends(allowed("review"))) -> Response:
+    form = await checked_form(request, user)
+    rest = _ledger(request).review_split(case_id, str(form.get("document") or ""), user.name,
+                                         str(form.get("note") or ""))
+    return _back(f"/cases/{rest.id}")
+
+
+@router.post("/notes")
+async def add_note(request: Request, user: auth.User = Depends(allowed("review"))) -> Response:
+    form = await checked_form(request, user)
+    kind, target = str(form.get("target_kind") or ""), str(form.get("target_id") or "")
+    _ledger(request).add_note(kind, target, user.name, str(form.get("body") or ""))
+    return _back(f"/{'cases' if kind == 'case' else 'documents'}/{target}", "notes")
+
+
+# -- exports -----------------------------------------------------------------------------------
+@router.get("/export")
+def export(request: Request, format: str = "csv", confidential: bool = False, unconfirmed: bool = False,
+           user: auth.User = Depends(allowed("export"))) -> Response:
+    """The CLI's exports. Analysts get them without informant details; admins may ask for those."""
+    if format not in FORMATS:
+        raise ConfigError(f"{format!r} is not an export format", hint="use one of: " + ", ".join(FORMATS))
+    if confidential and not user.may("export_confidential"):
+        raise HTTPException(403, "Only admins may export informant details.")
+    ledger = _ledger(request)
+    out = io.StringIO()
+    ledger.export_for_review(format, out, include_unconfirmed=unconfirmed, informants=confidential, user=user.name)
+    media = {"csv": "text/csv", "geojson": "application/geo+json"}.get(format, "application/x-ndjson")
+    suffix = "-confidential" if confidential else ""
+    return Response(out.getvalue(), media_type=f"{media}; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="rightsledger{suffix}.{format}"'})
+
+
+@router.get("/exports")
+def exports_page(request: Request, user: auth.User = Depends(allowed("export"))) -> Response:
+    return html(request, "exports.html", {"formats": FORMATS})
+
+
+# -- users -------------------------------------------------------------------------------------
+@router.get("/users")
+def users_page(request: Request, user: auth.User = Depends(allowed("users"))) -> Response:
+    ledger = _ledger(request)
+    return html(request, "users.html", {"users": ledger.users(), "roles": ROLES,
+                                        "history": ledger.history(target_kind="user", limit=50)})
+
+
+@router.post("/users")
+async def users_add(request: Request, user: auth.User = Depends(allowed("users"))) -> Response:
+    form = await checked_form(request, user)
+    auth.add_user(_ledger(request), str(form.get("name") or ""), str(form.get("role") or ""),
+                  str(form.get("password") or ""), created_by=user.name)
+    return _back("/users")
+
+
+@router.post("/users/{name}")
+async def users_update(request: Request, name: str, user: auth.User = Depends(allowed("users"))) -> Response:
+    form = await checked_form(request, user)
+    role = str(form.get("role") or "") or None
+    disabled = {"1": True, "0": False}.get(str(form.get("disabled") or ""))
+    password = str(form.get("password") or "")
+    _ledger(request).update_user(name, by=user.name, role=role, disabled=disabled,
+                                 password_hash=auth.hash_password(password) if password else None)
+    return _back("/users")
