@@ -226,7 +226,6 @@ def test_web_map_draws_markers(page: object, shots: Path) -> None:
     assert page.locator("path.leaflet-interactive").count() > 100  # type: ignore[attr-defined]
     page.screenshot(path=str(shots / "map.png"))  # type: ignore[attr-defined]
     # Zoomed in, every case is its own circle.
-    page.evaluate("() => 0")  # type: ignore[attr-defined]
     for _ in range(3):
         page.locator(".leaflet-control-zoom-in").click()  # type: ignore[attr-defined]
         page.wait_for_timeout(350)  # type: ignore[attr-defined]

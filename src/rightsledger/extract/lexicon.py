@@ -19,7 +19,10 @@ from typing import Any
 from rightsledger.errors import DataFileError
 from rightsledger.resources import data_file, load_toml
 
-__all__ = ["PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "lexicon", "longest_first", "phrase", "segments", "template", "tokens", "words"]
+__all__ = [
+    "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "lexicon", "longest_first", "phrase",
+    "segments", "template", "tokens", "words",
+]
 
 # Apostrophes and quote marks are written many ways in the same phrase ("People’s", "People's").
 _APOS = "['\u2019\u2018\u02bc`]"

@@ -130,9 +130,10 @@ class _Alternation:
     there: a few hundred triggers cost about as much as a dozen.
 
     Over a long text even walking the bucket guards at every position adds up, so for a large
-    lexicon `finditer` and `search` go one step further there: a cheap regex finds the positions where a match
-    can start and each is tried with a pattern holding only the buckets its first character
-    opens. That finds exactly the matches of the combined pattern (see `_dispatch`).
+    lexicon `finditer` and `search` go one step further there: a cheap regex finds the
+    positions where a match can start and each is tried with a pattern holding only the
+    buckets its first character opens. That finds exactly the matches of the combined pattern
+    (see `_dispatch`).
     """
 
     # Measured on ~3 KB reports: dispatching pays off for the hundred-odd anchor triggers (about

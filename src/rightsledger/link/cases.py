@@ -241,8 +241,8 @@ def _areas(p: Profile, s: LinkSettings) -> tuple[list[str], list[str]]:
 def block_keys(p: Profile, settings: LinkSettings) -> tuple[set[str], set[str]]:
     """(register, query) blocking keys: two incidents are compared when one's query keys meet
     the other's registered keys. Keys combine type x place x time (`_areas`, `_times`), and
-    type x relayed outlet x time: reports relaying one outlet, and that outlet's own reports,
-    meet whatever their places; two own reports of one outlet meet only through their places.
+    type x outlet x time: a report relaying an outlet meets that outlet's own reports whatever
+    their places.
     Undated incidents meet others through a shared count or name near their publication year
 (`_undated`). So adding a report costs the incidents near it in place, time and count, not
 the whole ledger."""
@@ -250,8 +250,10 @@ the whole ledger."""
     und_r, und_q = _undated(p, settings)
     times_r, times_q = times_r + und_r, times_q + und_q
     areas_r, areas_q = _areas(p, settings)
-    src_r = [f"sr:{o}" for o in sorted(p.relayed)] + ([f"so:{p.outlet}"] if p.outlet else [])
-    src_q = [f"sr:{o}" for o in sorted(p.relayed)] + [f"so:{o}" for o in sorted(p.relayed)] + ([f"sr:{p.outlet}"] if p.outlet else [])
+    # an outlet's own report meets the reports relaying it wherever they place the event; two
+    # relays of one outlet meet only through place and time (a busy outlet is relayed daily)
+    src_r = [f"so:{p.outlet}"] if p.outlet else []
+    src_q = [f"so:{o}" for o in sorted(p.relayed)]
     types = sorted(p.types) or ["?"]
     reg, qry = set(), set()
     for t in types:

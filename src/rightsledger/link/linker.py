@@ -12,6 +12,7 @@ outside its reach; `rightsledger link` (a full run) settles those.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -321,7 +322,13 @@ class _Run:
             r, q = block_keys(p, self.s)
             reg |= r
             qry |= q
-        found = set(self.index.lookup("block", qry)) | set(self.index.lookup("blockq", reg))
+        blocked = Counter(self.index.lookup("block", qry))
+        blocked.update(self.index.lookup("blockq", reg))
+        blocked.pop(doc_id, None)
+        most = int(self.s.cases["max_block_candidates"])
+        if len(blocked) > most:  # a crowded block: keep the reports sharing the most keys
+            log.info("document %s: %d blocking candidates, comparing the %d closest", doc_id, len(blocked), most)
+        found = {d for d, _ in sorted(blocked.items(), key=lambda kv: (-kv[1], kv[0]))[:most]}
         found |= set(self.index.lookup("quote", self.qkeys(doc_id)))
         found |= set(self.index.lookup("dupgroup", [self.root(doc_id)]))
         found |= self.overrides.partners(doc_id)
@@ -385,8 +392,9 @@ class _Run:
                     result.case_of[inc.id] = None
 
         def vetoed(x: Ref, y: Ref) -> str | None:
-            forbidden = self.overrides.forbidden(x, y)
-            return veto_reason(by_ref[x], by_ref[y], self.doc_links(x[0], y[0]), self.s, forbidden)
+            # only a copy link changes a veto (it waives date vetoes): no need for the other links
+            copies = [DocLink("duplicate", x[0], y[0], 1.0)] if self.root(x[0]) == self.root(y[0]) else []
+            return veto_reason(by_ref[x], by_ref[y], copies, self.s, self.overrides.forbidden(x, y))
 
         merges = [(a, b) for a, b in self.overrides.merge if a in by_ref and b in by_ref]
         clustering = cluster(by_ref, self.edges, vetoed, merges)

@@ -280,3 +280,20 @@ link_overrides = Table(
     Column("tool", String(100), nullable=False),
     Column("recorded_at", Stamp, nullable=False),
 )
+
+
+# Full-text search objects made by migration 0003 outside this metadata (they differ by database).
+SEARCH_TABLES = frozenset({FTS_TABLE, *(f"{FTS_TABLE}_{part}" for part in ("data", "idx", "docsize", "config", "content"))})
+SEARCH_COLUMNS = frozenset({"search_vector"})
+SEARCH_INDEXES = frozenset({"ix_documents_search_vector"})
+
+
+def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
+    """Alembic `include_name` hook: schema comparisons skip the full-text search objects."""
+    if type_ == "table":
+        return name not in SEARCH_TABLES
+    if type_ == "column":
+        return name not in SEARCH_COLUMNS
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    return True
