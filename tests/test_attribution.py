@@ -33,6 +33,11 @@ def _check(case: dict, registry: OutletRegistry) -> list[str]:
                 problems.append(f"informant {w['text']!r} as {w['kind']}: found {[(k, v.kind) for k, v in found.items()]}")
             elif "quotes" in w and len(a.quotes) != w["quotes"]:
                 problems.append(f"informant {w['text']!r}: {len(a.quotes)} quotes, want {w['quotes']}")
+            elif "name" in w and a.name != w["name"]:
+                problems.append(f"informant {w['text']!r}: named {a.name!r}, want {w['name']!r}")
+        for k in case.get("no_kinds", []):  # kinds no informant of the text may have
+            if any(a.kind == k for a in found.values()):
+                problems.append(f"no {k} informant wanted: found {[(t, a.kind) for t, a in found.items()]}")
     if "quotes" in case:
         quotes = find_quotes(text)
         got = {q.span.text: (q.speaker.evidence.text if q.speaker else None) for q in quotes}

@@ -22,7 +22,7 @@ from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
 if TYPE_CHECKING:
     from rightsledger.outlets import Outlet, OutletRegistry
 
-__all__ = ["COMPONENT", "Quote", "find_citations", "find_informants", "find_quotes"]
+__all__ = ["COMPONENT", "Quote", "find_citations", "find_informants", "find_quotes", "is_media_anaphor", "is_wire_byline"]
 
 COMPONENT = "attribution.v1"
 log = logging.getLogger(__name__)
@@ -36,6 +36,12 @@ _CLOSE = "\u201d"
 _MOD_GAP = re.compile(r"[ \t\u00a0]{1,3}|[\-\u2019']")
 _QUOTE_CHARS = re.compile(r"[\u201c\u201d\"]")
 _SPECIFICITY = {k: i for i, k in enumerate(["unnamed", "media", "document", "organization", "insider", "witness", "defector", "resident", "official"])}
+# Kinds of informant that are people: what "the source" can refer to (a group or a report is not).
+_PERSONS = frozenset({"official", "resident", "defector", "witness", "insider"})
+_DEFINITE = frozenset({"the", "this", "that", "his", "her", "their"})
+# An organisation's own name inside an informant phrase: a run of capitalised words, small words
+# allowed between them ("the Investigative Commission on Crime Against Humanity").
+_ORG_NAME = re.compile(r"(?:[Tt]he[ \t\u00a0]+)?[A-Z][\w\u2019'.&\-]*(?:[ \t\u00a0]+(?:(?:of|on|for|and|against|the|to|in|de|du|&)[ \t\u00a0]+)*[A-Z][\w\u2019'.&\-]*)+")
 
 
 @dataclass(slots=True)
@@ -51,23 +57,30 @@ class _Mention:
     kind: str
     rule: str
     detail: str
-    definite: bool = False  # "the source": may refer back to an earlier informant
+    definite: bool = False  # "the source", "the report": may refer back to an earlier informant
     quotes: list[Span] = field(default_factory=list)
+    det: str = ""  # the determiner written before it, lower case ("the", "a", "")
+    head: str = ""  # the head noun, singular ("source", "report"); empty for names and outlets
+    head_start: int = -1
+    head_end: int = -1
 
 
 @dataclass(frozen=True, slots=True)
 class _Rules:
     heads: PhraseMatcher
     tail: re.Pattern[str]
+    named_tail: re.Pattern[str]  # for bodies and outlets, which may be followed by their name
     determiners: frozenset[str]
     not_modifier: frozenset[str]
     head_kind: dict[str, str]
-    overrides: tuple[tuple[re.Pattern[str], str], ...]
+    overrides: tuple[tuple[re.Pattern[str], str, frozenset[str] | None], ...]
+    described: re.Pattern[str]
     after_verb: re.Pattern[str]
     before: re.Pattern[str]
     pronoun_after: re.Pattern[str]
     pronoun_before: re.Pattern[str]
     media_phrases: WordStartRegex
+    media_anaphors: frozenset[str]
     org_names: WordStartRegex
 
 
@@ -90,26 +103,35 @@ def _rules() -> _Rules:
     frames = lex.get("frames", {})
     verbs = alternation(frames.get("after_verbs", []))
     post = alternation(mods.get("post", []))
-    tail = re.compile(
-        rf"(?![\w\-])(?:{_HS}{post}{_HS}[^,.;:!?\u201c\u201d\"\n()]{{1,60}}?)?(?=[\s\u00a0]{{0,3}}(?:[,.;:!?\u201c\u201d\"\n()\u2014]|$)|{_SP}(?:{verbs}|who|that)\b)",
-        re.IGNORECASE,
-    )
-    overrides = tuple((re.compile(o["regex"]), o["kind"]) for o in lex.get("override", []))
+    adverbs = alternation(mods.get("adverbs", []))
+    # The phrase ends at punctuation or before its verb; a capitalised name may stand right after
+    # the head ("the daily Kommersant", "rights group Justice Watch") and is part of the phrase.
+    name = r"(?-i:[A-Z][\w\u2019'.&\-]*(?:[ \t\u00a0]{1,2}(?:(?:of|on|for|and|against|the)[ \t\u00a0]{1,2})?[A-Z][\w\u2019'.&\-]*){0,6})"
+    ends = (rf"(?:{_HS}{post}{_HS}[^,.;:!?\u201c\u201d\"\n()]{{1,60}}?)?"
+            rf"(?=[\s\u00a0]{{0,3}}(?:[,.;:!?\u201c\u201d\"\n()\u2014]|$)|{_SP}(?:{adverbs}{_SP})?(?:{verbs}|who|that)\b)")
+    tail = re.compile(rf"(?![\w\-]){ends}", re.IGNORECASE)
+    named_tail = re.compile(rf"(?![\w\-])(?:{_HS}{name}(?![\w\-]))?{ends}", re.IGNORECASE)
+    overrides = tuple((re.compile(o["regex"]), o["kind"], frozenset(o["heads"]) if "heads" in o else None)
+                      for o in lex.get("override", []))
     pron = alternation(frames.get("pronouns", []))
     media = lex.get("media", {}).get("phrases", [])
     orgs = lex.get("organizations", {}).get("names", [])
     return _Rules(
         heads=PhraseMatcher(head_kind),
         tail=tail,
+        named_tail=named_tail,
         determiners=frozenset(w.lower() for w in mods.get("determiners", [])),
         not_modifier=frozenset(w.lower() for w in mods.get("not_modifier", [])),
         head_kind=head_kind,
         overrides=overrides,
+        described=re.compile(frames.get("described", "(?!)"), re.IGNORECASE),
         after_verb=re.compile(rf"^(?:[^.!?\n]{{0,90}}?)\b(?:{verbs})\b", re.IGNORECASE),
-        before=re.compile(rf"\b{alternation(frames.get('before', []))}{_SP}$", re.IGNORECASE),
+        # "attributed to “a source familiar with…”": an opening quote may stand before the phrase.
+        before=re.compile(rf"\b{alternation(frames.get('before', []))}{_SP}[\u201c\u2018\"']?$", re.IGNORECASE),
         pronoun_after=re.compile(rf"^[\s\u00a0,]{{0,3}}(?:{pron}){_SP}(?:{verbs})\b|^[\s\u00a0,]{{0,3}}(?:{verbs}){_SP}(?:{pron})\b", re.IGNORECASE),
         pronoun_before=re.compile(rf"\b(?:{pron}){_SP}(?:\w+{_SP}){{0,2}}?(?:{verbs})\b[^.!?\u201c\u201d\"]{{0,60}}$", re.IGNORECASE),
         media_phrases=WordStartRegex(re.compile(rf"(?<!\w){alternation(media)}(?!\w)", re.IGNORECASE), media),
+        media_anaphors=frozenset(_norm(w) for w in lex.get("media", {}).get("anaphors", [])),
         org_names=WordStartRegex(re.compile(rf"(?<![\w\-])(?:[Tt]he{_HS})?{alternation(orgs)}(?![\w\-])"), orgs, ["the"]),
     )
 
@@ -123,8 +145,14 @@ def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
     toks, starts = index.toks, index.starts
     out: list[_Mention] = []
     last_end = -1
+    n = len(text)
     for hs, he, listed in r.heads.find(text):
-        tail = r.tail.match(text, he, min(len(text), he + 90))
+        head = _norm(listed)
+        head_kind = r.head_kind.get(head, "unnamed")
+        if head_kind in _NAMED_KINDS:
+            tail = r.named_tail.match(text, he, min(n, he + 160))
+        else:
+            tail = r.tail.match(text, he, min(n, he + 90))
         if tail is None:
             continue  # the head is not the end of a phrase ("source code", "group of")
         begin, det = hs, ""
@@ -144,17 +172,46 @@ def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
         if begin < last_end or not _in_frame(text, begin, end, r):
             continue
         written = text[begin:end]
-        head = _norm(listed)
-        kind = r.head_kind.get(head, "unnamed")
-        rule = f"informant.head.{head.replace(' ', '_')}"
-        for rx, k in r.overrides:
-            if rx.search(written):
-                kind, rule = k, f"informant.override.{k}"
-                break
-        definite = det in ("the", "this", "that", "his", "her", "their") and kind == "unnamed"
-        out.append(_Mention(begin, end, kind, rule, f"phrase {written!r}", definite))
+        kind, rule = _override(written, head_kind, f"informant.head.{head.replace(' ', '_')}", r)
+        detail = f"phrase {written!r}"
+        said = r.described.match(text, end) if kind == "unnamed" else None
+        if said is not None:  # "The source, said to be familiar with…": the description decides
+            described, how = _override(said.group(0), "unnamed", "", r)
+            if described == "unnamed":
+                described = next((r.head_kind[w] for w in _WORD.findall(said.group(0).lower())
+                                  if r.head_kind.get(w) in _PERSONS), "unnamed")
+                how = f"informant.described.{described}"
+            if described != "unnamed":
+                kind, rule = described, how.replace("informant.override.", "informant.described.")
+                detail += f", described as {said.group(0).strip(' ,')!r}"
+        if kind == "media" and _norm(written) in r.media_anaphors:
+            rule = _ANAPHOR
+        definite = det in _DEFINITE and (kind == "unnamed" or (kind == "document" and _singular(head) in _REPORT_HEADS))
+        out.append(_Mention(begin, end, kind, rule, detail, definite, det=det, head=_singular(head), head_start=hs, head_end=he))
         last_end = end
     return out
+
+
+# Heads of informant phrases that name a body or an outlet, which may be followed by its name.
+_NAMED_KINDS = frozenset({"organization", "media", "document"})
+# Heads that "the source" is written with; heads of a report that "the report" refers back to.
+_SOURCE_HEADS = frozenset({"source", "informant", "contact"})
+_REPORT_HEADS = frozenset({"report", "study", "survey", "document"})
+_WORD = re.compile(r"\w+")
+# The rule of "the paper", "the broadcaster": an outlet named before, or else the report's own.
+_ANAPHOR = "informant.media_anaphor"
+
+
+def _singular(head: str) -> str:
+    return head[:-1] if head.endswith("s") and not head.endswith("ss") else head
+
+
+def _override(written: str, kind: str, rule: str, r: _Rules) -> tuple[str, str]:
+    """The kind the words of a phrase decide before its head does (first matching override)."""
+    for rx, k, heads in r.overrides:
+        if (heads is None or kind in heads) and rx.search(written):
+            return k, f"informant.override.{k}"
+    return kind, rule
 
 
 def _in_frame(text: str, start: int, end: int, r: _Rules) -> bool:
@@ -170,28 +227,63 @@ def _in_frame(text: str, start: int, end: int, r: _Rules) -> bool:
     return bool(r.after_verb.search(window))
 
 
+_APPOSITION = re.compile(r"\s{0,2}[,\u2014\-]\s{0,2}")
+
+
 def _merge_appositives(text: str, mentions: list[_Mention]) -> list[_Mention]:
-    """'Another source, a resident of X, told…' is one informant: keep the more specific."""
+    """'Another source, a resident of X, told…' is one informant: keep the more specific.
+
+    Not when the second phrase is definite: in 'according to witnesses, the source said' the
+    source is another informant, the subject of its own clause.
+    """
     out: list[_Mention] = []
     for m in mentions:
         prev = out[-1] if out else None
-        if prev is not None and re.fullmatch(r"\s{0,2}[,\u2014\-]\s{0,2}", text[prev.end : m.start]):
-            keep, other = (m, prev) if _SPECIFICITY.get(m.kind, 0) >= _SPECIFICITY.get(prev.kind, 0) else (prev, m)
-            out[-1] = _Mention(prev.start, m.end, keep.kind, keep.rule, f"{prev.detail} + {m.detail}", False)
+        if prev is not None and m.det not in _DEFINITE and _APPOSITION.fullmatch(text, prev.end, m.start):
+            keep = m if _SPECIFICITY.get(m.kind, 0) >= _SPECIFICITY.get(prev.kind, 0) else prev
+            out[-1] = _Mention(prev.start, m.end, keep.kind, keep.rule, f"{prev.detail} + {m.detail}", False,
+                               det=prev.det, head=prev.head if prev.head in _SOURCE_HEADS else keep.head,
+                               head_start=keep.head_start, head_end=keep.head_end)
             continue
         out.append(m)
     return out
 
 
 def _corefer(mentions: list[_Mention]) -> None:
-    """'the source said' after 'a senior official told…' is that official."""
-    last_specific: _Mention | None = None
-    for m in mentions:
-        if m.definite and last_specific is not None:
-            m.kind, m.rule = last_specific.kind, "informant.coreference"
-            m.detail += f"; refers back to the informant at {last_specific.start}"
-        elif m.kind not in ("unnamed", "media"):
-            last_specific = m
+    """What a definite phrase refers to (one pass each way: linear however many mentions).
+
+    "The report": the last report named before it (a rights group's report stays the group's).
+    "The source": the last source of a known kind (an inside source, a source who is a
+    resident), else the last person of a known kind (a source is a person, not a group or a
+    report), else a source described later in the story ("…the source said." before "the
+    report is attributed to a source familiar with…").
+    """
+    later: list[_Mention | None] = [None] * len(mentions)
+    nxt: _Mention | None = None
+    for i in range(len(mentions) - 1, -1, -1):
+        later[i] = nxt
+        a = mentions[i]
+        if not a.definite and a.head in _SOURCE_HEADS and a.kind in _PERSONS:
+            nxt = a
+    last_source: _Mention | None = None
+    last_person: _Mention | None = None
+    reports: dict[str, _Mention] = {}
+    for i, m in enumerate(mentions):
+        if m.definite:
+            if m.kind == "document":
+                ante = reports.get(m.head)
+            else:
+                ante = last_source or last_person or later[i]
+            if ante is not None:
+                m.kind, m.rule = ante.kind, "informant.coreference"
+                where = "refers back to" if ante.start < m.start else "is described later as"
+                m.detail += f"; {where} the informant at {ante.start}"
+        if m.kind in _PERSONS:
+            last_person = m
+            if m.head in _SOURCE_HEADS:
+                last_source = m
+        elif m.kind in ("document", "organization") and m.head in _REPORT_HEADS:
+            reports[m.head] = m
 
 
 @lru_cache(maxsize=8)
@@ -211,7 +303,8 @@ def _media_mentions(text: str, r: _Rules) -> list[_Mention]:
     out = []
     for m in r.media_phrases.finditer(text):
         if _in_frame(text, m.start(), m.end(), r):
-            out.append(_Mention(m.start(), m.end(), "media", "informant.media_phrase", f"phrase {m.group(0)!r}"))
+            rule = _ANAPHOR if _norm(m.group(0)) in r.media_anaphors else "informant.media_phrase"
+            out.append(_Mention(m.start(), m.end(), "media", rule, f"phrase {m.group(0)!r}"))
     return out
 
 
@@ -227,7 +320,23 @@ def _org_mentions(text: str, r: _Rules, known: list[_Mention]) -> list[_Mention]
 
 
 def _actor(text: str, m: _Mention) -> Actor:
-    return Actor(m.kind, " ".join(text[m.start : m.end].split()), Span(m.start, m.end, text[m.start : m.end]), Why(COMPONENT, m.rule, m.detail), list(m.quotes))
+    written = text[m.start : m.end]
+    name = _org_name(text, m) if m.kind == "organization" else None
+    return Actor(m.kind, " ".join((name or written).split()), Span(m.start, m.end, written), Why(COMPONENT, m.rule, m.detail), list(m.quotes))
+
+
+def _org_name(text: str, m: _Mention) -> str | None:
+    """The body's own name in an organisation phrase, so that reports crediting the same body can
+    be told apart from independent ones: "the Investigative Commission on Crime Against Humanity"
+    in "The report by the Investigative Commission…", "Justice Watch" in "rights group Justice
+    Watch". Capitalised words before the head that do not include it ("South Korean activists")
+    are no name."""
+    if m.head_start < 0:
+        return None
+    for c in _ORG_NAME.finditer(text, m.start, m.end):
+        if c.start() <= m.head_start < c.end() or c.start() >= m.head_end:
+            return c.group(0)
+    return None
 
 
 def find_informants(text: str, registry: OutletRegistry | None = None, own_outlet: str | None = None) -> list[Actor]:
@@ -251,14 +360,34 @@ def find_informants(text: str, registry: OutletRegistry | None = None, own_outle
         registry = _default_registry()
     if registry is not None:
         known = {(a.evidence.start, a.evidence.end) for a in actors}
-        for c in find_citations(text, registry, own_outlet):
+        # A wire byline ("By … Associated Press") says who wrote the story, not whom it relays.
+        relayed = [c for c in find_citations(text, registry, own_outlet) if not is_wire_byline(c, registry)]
+        for c in relayed:
             if (c.evidence.start, c.evidence.end) not in known:
                 actors.append(Actor("media", c.evidence.text, c.evidence, Why(COMPONENT, "informant.cited_outlet", f"relays {c.outlet}")))
+        if not relayed:  # "told the paper" with no other outlet in the story: the paper is the report's own
+            actors = [a for a in actors if not is_media_anaphor(a)]
         own = _canonical(registry, own_outlet)
         if own:  # the document's own outlet is not a relayed source ("the paper" in its own story is)
             actors = [a for a in actors if not (a.kind == "media" and _canonical(registry, a.name) == own)]
     actors.sort(key=lambda a: a.evidence.start)
     return actors
+
+
+def is_wire_byline(c: Citation, registry: OutletRegistry | None = None) -> bool:
+    """True for a news agency named in the story's byline or dateline ("By … Associated Press"): a
+    wire story a paper prints is the agency's own reporting, and the agency is its author, not a
+    source it relays. (Another outlet's name over a reposted article is a relayed source.)"""
+    if c.why is None or c.why.rule != "cite.byline":
+        return False
+    registry = registry if registry is not None else _default_registry()
+    outlet = registry.by_name(c.outlet) if registry is not None else None
+    return outlet is not None and outlet.kind == "agency"
+
+
+def is_media_anaphor(a: Actor) -> bool:
+    """True for "the paper", "the broadcaster": a source only when the story relays some outlet."""
+    return a.kind == "media" and a.why is not None and a.why.rule == _ANAPHOR
 
 
 def _default_registry() -> OutletRegistry | None:

@@ -23,6 +23,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Sequence
 
+from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
 from rightsledger.extract.sentences import Sentence
 from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
 from rightsledger.model import Actor, Citation, DateValue, Incident, Place, Span, TypeFact, Victims, Why
@@ -725,13 +726,20 @@ def _is_own_outlet(a: Actor, own: str | None) -> bool:
 
 def _sources(ids: list[int], informants: _BySentence, facts: Facts, rules: AssemblyRules) -> list[Actor]:
     """Informants in the incident's sentences; else the nearest one before it (the source the
-    following "the source said" refers back to), else the next one; plus the relayed outlet."""
+    following "the source said" refers back to), else the next one; plus the relayed outlet.
+    A wire byline names the story's author, not a relayed outlet; without a relayed outlet "the
+    paper" is the report's own publisher, no source."""
     own = facts.own_outlet
-    near = [a for a in informants.within(ids) if not _is_own_outlet(a, own)]
+    relayed = [c for c in facts.citations if not is_wire_byline(c)]
+
+    def usable(a: Actor) -> bool:
+        return not _is_own_outlet(a, own) and (bool(relayed) or not is_media_anaphor(a))
+
+    near = [a for a in informants.within(ids) if usable(a)]
     if not near:
         first = min(ids)
-        before = [a for i, bucket in informants.buckets.items() if i <= first for a in bucket if not _is_own_outlet(a, own)]
-        after = [a for i, bucket in informants.buckets.items() if i > first for a in bucket if not _is_own_outlet(a, own)]
+        before = [a for i, bucket in informants.buckets.items() if i <= first for a in bucket if usable(a)]
+        after = [a for i, bucket in informants.buckets.items() if i > first for a in bucket if usable(a)]
         if before:
             near = [max(before, key=lambda a: a.evidence.start)]
         elif after:
@@ -740,8 +748,8 @@ def _sources(ids: list[int], informants: _BySentence, facts: Facts, rules: Assem
     if any(a.kind in rules.describes_source for a in out):
         # "sources in the North told…" leading in the informant described next ("a resident of…")
         out = [a for a in out if a.kind != "unnamed"]
-    if facts.citations and all(a.kind != "media" for a in out):
-        c = facts.citations[0]
+    if relayed and all(a.kind != "media" for a in out):
+        c = relayed[0]
         out.append(Actor("media", c.outlet, c.evidence, Why(COMPONENT, "relayed-outlet",
                                                              f"the report relays {c.outlet}")))
     return out

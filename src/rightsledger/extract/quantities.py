@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rightsledger.extract.lexicon import WordAnchors, alternation, lexicon, tokens
+from rightsledger.extract.lexicon import WordAnchors, alternation, lexicon, words
 from rightsledger.extract.numbers import number_pattern, parse_number, vague_words
 from rightsledger.model import Span, Victims, Why
 
@@ -57,6 +57,7 @@ class _Rules:
     bare_object: re.Pattern[str]
     reduced: re.Pattern[str]
     extra_anchors: dict[str, tuple[str, ...]]  # word -> the kin / object / reduced rules it can start or end
+    by_word: dict[str, tuple[str, ...]]  # word -> every rule it anchors (anchors.words and extra_anchors)
 
 
 @lru_cache(maxsize=1)
@@ -102,6 +103,8 @@ def _rules() -> _Rules:
     kin_term = re.compile(rf"{poss}(?:(?P<num>{number}){_SP})?(?P<kin>{kin_word})\b", re.IGNORECASE)
     one_kin = rf"{poss}(?:{number}{_SP})?{kin_word}\b"
     kin_list = re.compile(rf"(?<![\w\-]){one_kin}(?:(?:[\s\u00a0]{{0,2}},{_SP}(?:and{_SP})?|{_SP}and{_SP}){one_kin}){{1,5}}", re.IGNORECASE)
+    anchors = _anchors(lex)
+    extra = _extra_anchors(lex, kin_size, kin.get("plural", []))
     spectator_after = re.compile(r"^[^.;!?]{0,60}?\b(?:" + "|".join(lex.get("spectator_after", [])) + r")\b", re.IGNORECASE)
     spectator_before = re.compile(r"\b(?:" + "|".join(lex.get("spectator_before", [])) + r")\b[^.;!?]{0,40}$", re.IGNORECASE)
     return _Rules(
@@ -125,7 +128,7 @@ def _rules() -> _Rules:
             re.IGNORECASE,
         ),
         year_cue=re.compile(r"\b(?:in|since|until|by|of|from|to|during|before|after|around)\s{1,3}$", re.IGNORECASE),
-        anchors=_anchors(lex),
+        anchors=anchors,
         possessive_before=re.compile(lex.get("possessive_before", "(?!)")),
         kin_nouns=frozenset(" ".join(w.lower().split()) for w in kin.get("plural", [])),
         kin_list=kin_list,
@@ -136,7 +139,8 @@ def _rules() -> _Rules:
             rf"(?=[\s\u00a0]{{0,3}}(?:[,.;:!?\n]|$)|{_SP}(?:{alternation(lex.get('object_followers', []))})\b)",
             re.IGNORECASE,
         ),
-        extra_anchors=_extra_anchors(lex, kin_size, kin.get("plural", [])),
+        extra_anchors=extra,
+        by_word={w: (*anchors.words.get(w, ()), *extra.get(w, ())) for w in {*anchors.words, *extra}},
         reduced=re.compile(
             rf"(?<![\w\-])(?P<noun>{alternation(lex.get('singular', []))}){_SP}(?:(?:publicly|secretly|reportedly|allegedly){_SP})?"
             rf"(?:{alternation(lex.get('reduced_verbs', []))})\b",
@@ -190,15 +194,19 @@ def find_victims(text: str) -> list[Victims]:
     found: list[_Found] = []
     starts: list[int] = []
     ends: list[int] = []
-    toks = tokens(text)
+    index = words(text)
+    toks = index.toks
     hits: dict[str, list[int]] = {"count": [], "single": [], "kin": [], "object": [], "reduced": []}
-    extra = r.extra_anchors
-    for i, (_s, _e, w) in enumerate(toks):
-        names = ("count",) if w[0].isdigit() else r.anchors.words.get(w, ())
-        more = extra.get(w)
-        if more:
-            for name in more:
-                hits[name].append(i)
+    # Only the tokens that anchor a rule, found through the shared word index rather than a
+    # Python loop over every word: numerals anchor counts, listed words their rules.
+    by_word, extra = r.by_word, r.extra_anchors
+    numeric = index.numeric
+    candidates = index.hits(by_word.keys())
+    if numeric:
+        candidates = sorted({*candidates, *numeric})
+    for i in candidates:
+        w = toks[i][2]
+        names = ("count", *extra.get(w, ())) if w[0].isdigit() else by_word[w]
         for name in names:
             hits[name].append(i)
 

@@ -301,6 +301,11 @@ class ModalityCues:
     after: dict[str, _Alternation]
     retraction: _Alternation
     retraction_types: frozenset[str]
+    # Every class's cues in one pattern per side. Most triggers are plainly asserted: one search
+    # that finds no cue at all rules out the three classes' searches (a class's window is never
+    # larger than the window searched here).
+    any_before: _Alternation | None = None
+    any_after: _Alternation | None = None
 
 
 @lru_cache(maxsize=1)
@@ -317,8 +322,9 @@ def load_modality() -> ModalityCues:
         before[cls] = _Alternation(section.get("before", []))
         after[cls] = _Alternation(section.get("after", []))
     retraction = raw.get("retraction", {})
+    every = lambda side: [p for cls in MODALITY_CLASSES for p in raw.get(cls, {}).get(side, [])]  # noqa: E731
     return ModalityCues(windows, before, after, _Alternation(retraction.get("cues", [])),
-                        frozenset(retraction.get("types", [])))
+                        frozenset(retraction.get("types", [])), _Alternation(every("before")), _Alternation(every("after")))
 
 
 class TriggerFinder:
@@ -386,9 +392,14 @@ def span_modality(text: str, sentence: Span, span: Span, cues: ModalityCues | No
     w = cues.windows
     left = _clause_left(text, max(sentence.start, span.start - w["window_before"]), span.start)
     right = _clause_right(text, span.end, min(sentence.end, span.end + w["window_after"]))
+    before = cues.any_before is None or _first_match(cues.any_before, text, left, span.start) is not None
+    after = cues.any_after is None or _first_match(cues.any_after, text, span.end, right) is not None
+    if not (before or after):
+        return "asserted", None
     for cls in MODALITY_CLASSES:
         lo = max(left, span.start - w["negated_before"]) if cls == "negated" else left
-        cue = _last_match(cues.before[cls], text, lo, span.start) or _first_match(cues.after[cls], text, span.end, right)
+        cue = (_last_match(cues.before[cls], text, lo, span.start) if before else None) or (
+            _first_match(cues.after[cls], text, span.end, right) if after else None)
         if cue is not None:
             return cls, cue
     return "asserted", None
