@@ -6,7 +6,6 @@ Runs on SQLite and on a real PostgreSQL server (COPY), through batch -> load -> 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest

@@ -13,7 +13,7 @@ from rightsledger import settings
 from rightsledger.errors import ConfigError, NotFoundError
 from rightsledger.ledger import Ledger
 from rightsledger.store.repository import Repository
-from rightsledger.store.schema import metadata
+from rightsledger.store.schema import include_name, metadata
 from rightsledger.store.session import Database, head_revision
 from conftest import execute, sample_document
 
@@ -28,7 +28,7 @@ def _store(ledger: Ledger, doc, data: bytes) -> None:
 def test_store_migrates_new_database_to_head_matching_schema(ledger: Ledger) -> None:
     assert ledger.db.revision() == head_revision() is not None
     with ledger.db.read() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name}), metadata)
     assert diff == []
 
 

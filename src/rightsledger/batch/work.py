@@ -27,7 +27,7 @@ from rightsledger.errors import RightsLedgerError
 from rightsledger.extract import default_pipeline
 from rightsledger.ingest import ItemError, Prepared, RawItem, prepare
 from rightsledger.model import Document
-from rightsledger.store.repository import fact_rows
+from rightsledger.store.repository import _span_cols, _why_cols, fact_rows  # the ledger's own row shapes
 
 __all__ = ["WorkOptions", "process_partition"]
 
@@ -42,15 +42,6 @@ class WorkOptions:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _span_cols(span: Any) -> dict[str, Any]:
-    return {"span_start": span.start, "span_end": span.end, "span_text": span.text}
-
-
-def _why_cols(why: Any) -> dict[str, Any]:
-    return {"component": why.component if why else None, "rule": why.rule if why else None,
-            "detail": why.detail if why else None}
 
 
 def document_rows(prepared: Prepared, doc: Document, *, relevance: str | None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from rightsledger.store.schema import metadata
+from rightsledger.store.schema import include_name, metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reached when someone runs `alembic` by hand
@@ -19,6 +19,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=True,  # SQLite can only ALTER tables by copying them; batch mode does that
     compare_type=True,
+    include_name=include_name,  # full-text search objects differ by database; migrations own them
 )
 with context.begin_transaction():
     context.run_migrations()
