@@ -120,3 +120,33 @@ def test_triggers_dispatch_folds_case_like_the_regex_engine():
     text = "Two men were \u017fhot dead and others EXECUTED. " * 10  # "ſ" matches "s" case-insensitively
     assert [m.group(0) for m in alternation.finditer(text)] == [m.group(0) for m in alternation.regex.finditer(text)]
     assert any("\u017f" in m.group(0) for m in alternation.finditer(text))
+
+
+def test_relatives_punished_link_is_anchored_on_the_kinship_word() -> None:
+    text = "Officials said Pak’s parents, her husband and two sons were sent to a camp. The parents were sent home."
+    links = [t for t in find_triggers(text) if t.code == "collective_punishment" and t.kind == "links"]
+    assert [t.span.text for t in links] == ["parents, her husband and two sons were sent"]
+    other = "Her brother said their children were detained, and his wife was arrested."
+    assert [t.span.text for t in find_triggers(other) if t.kind == "links"] == [
+        "children were detained", "wife was arrested"]
+
+
+@pytest.mark.parametrize("text", [
+    "Residents fear that the families could be banished to the mountains next month.",
+    "There is no evidence that the lecturer was executed, a source said.",
+    "Traders are usually detained for a few days when caught.",
+    "Guards beat the prisoners; the inmates were not released.",
+    "Thirty families were banished from the city in June.",
+])
+def test_modality_prefilter_changes_nothing(text: str) -> None:
+    """The one search over every cue only skips work: each trigger's modality is what the
+    per-class searches alone give."""
+    from dataclasses import replace
+
+    from rightsledger.extract.triggers import load_modality
+
+    cues = load_modality()
+    plain = replace(cues, any_before=None, any_after=None)
+    sentence = Span(0, len(text), text)
+    for t in find_triggers(text):
+        assert span_modality(text, sentence, t.span, cues) == span_modality(text, sentence, t.span, plain)

@@ -33,7 +33,9 @@ _SENT_END = re.compile(r"[.!?](?:[\s\u00a0]|$)|\n")
 _PARA_END = re.compile(r"\n[ \t\u00a0]*\n")
 _OPEN = "\u201c"
 _CLOSE = "\u201d"
-_MOD_GAP = re.compile(r"[ \t\u00a0]{1,3}|[\-\u2019']")
+# Between the words of a phrase: spaces, a hyphen or apostrophe, or the full stops of an
+# abbreviation ("the U.S.-funded broadcaster").
+_MOD_GAP = re.compile(r"[ \t\u00a0]{1,3}|\.?[\-\u2019']|(?<=\b[A-Z])\.[ \t\u00a0]?")
 _QUOTE_CHARS = re.compile(r"[\u201c\u201d\"]")
 _SPECIFICITY = {k: i for i, k in enumerate(["unnamed", "media", "document", "organization", "insider", "witness", "defector", "resident", "official"])}
 # Kinds of informant that are people: what "the source" can refer to (a group or a report is not).
@@ -321,21 +323,23 @@ def _org_mentions(text: str, r: _Rules, known: list[_Mention]) -> list[_Mention]
 
 def _actor(text: str, m: _Mention) -> Actor:
     written = text[m.start : m.end]
-    name = _org_name(text, m) if m.kind == "organization" else None
+    name = _org_name(text, m) if m.kind in ("organization", "media") else None
     return Actor(m.kind, " ".join((name or written).split()), Span(m.start, m.end, written), Why(COMPONENT, m.rule, m.detail), list(m.quotes))
 
 
 def _org_name(text: str, m: _Mention) -> str | None:
-    """The body's own name in an organisation phrase, so that reports crediting the same body can
-    be told apart from independent ones: "the Investigative Commission on Crime Against Humanity"
-    in "The report by the Investigative Commission…", "Justice Watch" in "rights group Justice
-    Watch". Capitalised words before the head that do not include it ("South Korean activists")
-    are no name."""
+    """The body's own name in an organisation (or outlet) phrase, so that reports crediting the
+    same body can be told apart from independent ones: "the Investigative Commission on Crime
+    Against Humanity" in "The report by the Investigative Commission…", "Justice Watch" in
+    "rights group Justice Watch", "the U.S. State Department" in "the U.S. State Department
+    report". Other capitalised words before the head are no name ("South Korean activists")."""
     if m.head_start < 0:
         return None
     for c in _ORG_NAME.finditer(text, m.start, m.end):
         if c.start() <= m.head_start < c.end() or c.start() >= m.head_end:
             return c.group(0)
+        if m.head in _REPORT_HEADS and 0 < m.head_start - c.end() <= 2:
+            return c.group(0)  # the author's name written before its report
     return None
 
 

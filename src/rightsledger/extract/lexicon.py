@@ -141,7 +141,8 @@ def words(text: str) -> Words:
             where[w].append(i)
         else:
             where[w] = [i]
-    numeric = tuple(i for i, w in enumerate(originals) if w[0].isdigit())
+    # Per distinct word rather than per token (lower-casing never makes or unmakes a digit).
+    numeric = tuple(sorted(i for w, found in where.items() if w[0].isdigit() for i in found))
     non_ascii = () if text.isascii() else tuple(i for i, w in enumerate(originals) if not w.isascii())
     return Words(toks, starts, where, numeric, non_ascii)
 

@@ -192,12 +192,12 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
     gives the token and, when the next token starts within three characters, the gap to it."""
     out: list[tuple[int, int, str]] = []
     caps: list[bool] = []
-    match = _TOKEN_GAP_RE.match
-    upto = 0
-    for cap in _CAP_RE.finditer(text):
-        pos = cap.start()
-        if pos < upto:
-            continue
+    match, search = _TOKEN_GAP_RE.match, _CAP_RE.search
+    # Searching on from the end of each run, not iterating over every capital: the capitals
+    # inside a run were already read as its tokens.
+    cap = search(text)
+    while cap is not None:
+        pos = start = cap.start()
         lower_run = 0
         while True:
             m = match(text, pos)
@@ -205,6 +205,7 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
                 break
             s, e = m.span(1)
             w = m.group(1)
+            gap_end = m.end()
             if w[-1] in "s'’":
                 s, e, w = _token(s, e, w)
             c0 = w[0]
@@ -217,10 +218,11 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
                 lower_run += 1
                 if lower_run > 1 or not w.islower():
                     break
-            if m.end() == m.end(1):  # no token within three characters
+            if gap_end == m.end(1):  # no token within three characters
                 break
-            pos = m.end()
+            pos = gap_end
         upto = out[-1][1] + 1 if out else pos
+        cap = search(text, max(upto, start + 1))
     return out, caps
 
 

@@ -195,7 +195,7 @@ def find_victims(text: str) -> list[Victims]:
     starts: list[int] = []
     ends: list[int] = []
     index = words(text)
-    toks = index.toks
+    toks, word_starts = index.toks, index.starts
     hits: dict[str, list[int]] = {"count": [], "single": [], "kin": [], "object": [], "reduced": []}
     # Only the tokens that anchor a rule, found through the shared word index rather than a
     # Python loop over every word: numerals anchor counts, listed words their rules.
@@ -224,14 +224,15 @@ def find_victims(text: str) -> list[Victims]:
         back = 3 if name == "count" else 5
         tried: set[int] = set()
         last_end = -1
+        n = len(text)
         for i in hits[name]:
-            for j in range(max(0, i - back), i + 1):
-                at = toks[j][0]
-                if at in tried or at < last_end or toks[i][0] - at > 40:
+            anchor = word_starts[i]
+            for at in word_starts[max(0, i - back) : i + 1]:
+                if at < last_end or anchor - at > 40 or at in tried:
                     continue
                 tried.add(at)
-                m = rx.match(text, at, min(len(text), at + 220))
-                if m is not None and (name != "count" or m.end() > toks[i][0]):
+                m = rx.match(text, at, min(n, at + 220))
+                if m is not None and (name != "count" or m.end() > anchor):
                     last_end = m.end()
                     yield m
                     break
