@@ -579,14 +579,27 @@ def export(
     include_unconfirmed: Annotated[bool, typer.Option("--include-unconfirmed",
                                                       help="Also export hedged and negated incidents (marked by `modality`).")] = False,
     quiet: QuietOpt = False,
+    public: Annotated[bool, typer.Option("--public", help="For publication: no informant details, no evidence text, "
+                                          "no confidential documents; sensitive places generalised.")] = False,
+    place_level: Annotated[str, typer.Option("--place-level", metavar="LEVEL",
+                                             help="With --public: the finest place level kept for sensitive "
+                                                  "documents and cases (country, province, county).")] = "province",
 ) -> None:
-    """Export the ledger: JSON Lines (one document per line), CSV (one row per incident) or GeoJSON (one point per place)."""
+    """Export the ledger: JSON Lines (one document per line), CSV (one row per incident) or GeoJSON (one point per place).
+
+    Without --public the export includes informant details (and is recorded in the audit log)."""
     state = _state(ctx)
     state.quiet |= quiet
     if fmt not in lg.FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not a format; use one of: {', '.join(lg.FORMATS)}", param_hint="--format")
+    if place_level not in lg.PLACE_LEVELS:
+        raise typer.BadParameter(f"{place_level!r} is not a level; use one of: {', '.join(lg.PLACE_LEVELS)}",
+                                 param_hint="--place-level")
     with state.ledger() as ledger, _output(output) as f:
-        n = ledger.export(fmt, f, include_unconfirmed=include_unconfirmed)
+        if public:
+            n = ledger.export_public(fmt, f, place_level=place_level, include_unconfirmed=include_unconfirmed)
+        else:
+            n = ledger.export(fmt, f, include_unconfirmed=include_unconfirmed)
     if output is not None and not state.quiet:
         err.print(f"Wrote {n} {'document' if fmt == 'jsonl' else 'incident' if fmt == 'csv' else 'feature'}(s) to {output}")
 
@@ -624,7 +637,8 @@ def _pairs(counts: dict[str, int]) -> str:
 @app.command()
 @translated
 def verify(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) -> None:
-    """Re-hash every stored original and check every document has its original and custody record."""
+    """Re-hash every stored original, check every document has its original and custody record, and
+    check the audit log's hash chain (reporting its first broken link)."""
     state = _state(ctx)
     state.quiet |= quiet
     with state.ledger() as ledger, progress_bar(not (state.quiet or state.json or json_), "Verifying") as advance:
@@ -634,10 +648,16 @@ def verify(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) 
     else:
         for p in report.problems:
             err.print(Text("✗ ", style="red") + Text(f"{p.document_id or '(no document)'} {p.sha256}: {p.problem}"))
+        chain = report.chain
+        if not chain.ok:
+            err.print(Text("✗ ", style="red") + Text(f"audit log: first broken link at entry {chain.broken_at}: "
+                                                     f"{chain.problem}"))
         if report.ok and not state.quiet:
-            out.print(f"OK: {report.checked} original(s) match their SHA-256; {report.documents} document(s) complete.")
+            out.print(f"OK: {report.checked} original(s) match their SHA-256; {report.documents} document(s) complete; "
+                      f"audit log of {chain.checked} entries intact (head {chain.head[:16]}).")
         elif not report.ok:
-            err.print(f"{len(report.problems)} problem(s) in {report.checked} original(s). "
+            err.print(f"{len(report.problems) + (not chain.ok)} problem(s) in {report.checked} original(s) and "
+                      f"{chain.checked + (not chain.ok)} audit entries. "
                       "The ledger was altered outside RightsLedger: restore it from a backup.")
     raise typer.Exit(OK if report.ok else SOME_FAILED)
 
@@ -786,6 +806,32 @@ def merge_cases(
         emit_json(c.to_json())
     else:
         out.print(f"Merged into case {c.id} ({c.status}, {len(c.members)} report(s)).")
+
+
+@app.command("mark")
+@translated
+def mark(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="DOC|CASE", help="A document id (or unique prefix) or, with --case, a case id.")],
+    confidential: Annotated[bool, typer.Option("--confidential", help="Leave the document out of public exports.")] = False,
+    sensitive: Annotated[bool, typer.Option("--sensitive", help="Generalise its places in public exports.")] = False,
+    case: Annotated[bool, typer.Option("--case", help="REF is a case (cases can only be sensitive).")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the mark instead of setting it.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Mark a document confidential or sensitive, or a case sensitive (recorded in the audit log)."""
+    chosen = [m for m, on in (("confidential", confidential), ("sensitive", sensitive)) if on]
+    if not chosen:
+        raise typer.BadParameter("say which mark: --confidential and/or --sensitive", param_hint="--confidential")
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        target = ""
+        for m in chosen:
+            target = ledger.mark("case" if case else "document", ref, m, on=not clear)
+    if state.json or json_:
+        emit_json({"target": target, "marks": chosen, "set": not clear})
+    elif not state.quiet:
+        out.print(Text(f"{'Cleared' if clear else 'Marked'} {'case' if case else 'document'} {target}: {', '.join(chosen)}."))
 
 
 @app.command("split-case")

@@ -23,6 +23,9 @@ from typing import IO, Any
 from rightsledger import evidence, extract, ingest, settings
 from rightsledger import link as linking
 from rightsledger.errors import ConfigError, IngestError, NotFoundError, RightsLedgerError
+from rightsledger.export import public
+from rightsledger.protect import audit
+from rightsledger.protect import marks as marking
 from rightsledger.export import FORMATS, export_documents
 from rightsledger.export.tabular import place_label, victims_label  # shared by the CSV and the CLI
 from rightsledger.extract import places as geoparse
@@ -50,7 +53,9 @@ ID_LENGTH = 16  # hex digits of the SHA-256 used as document id (the full digest
 
 __all__ = ["Ledger", "IngestReport", "LoadReport", "run_batch", "ItemResult", "VerifyReport", "LinkReport", "Case", "analyse", "demo_ledger",
            "find_places", "explain_places", "describe_pipeline", "FORMATS", "place_label", "victims_label",
-           "SearchFilters", "ROLES", "CASE_STEPS"]
+           "SearchFilters", "ROLES", "CASE_STEPS", "PLACE_LEVELS"]
+
+PLACE_LEVELS = public.PLACE_LEVELS
 
 
 @dataclass(slots=True)
@@ -108,14 +113,15 @@ class VerifyReport:
     checked: int = 0
     documents: int = 0
     problems: list[evidence.Mismatch] = field(default_factory=list)
+    chain: audit.ChainReport = field(default_factory=audit.ChainReport)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and self.chain.ok
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "originals_checked": self.checked, "documents": self.documents,
-                "problems": [p.to_dict() for p in self.problems]}
+                "problems": [p.to_dict() for p in self.problems], "audit": self.chain.to_dict()}
 
 
 Progress = Callable[[ItemResult], None]
@@ -399,8 +405,39 @@ class Ledger:
             return repo.original(doc.sha256)
 
     def export(self, fmt: str, out: IO[str], *, include_unconfirmed: bool = False) -> int:
-        """Write every document in `fmt` (jsonl, csv, geojson) to `out`; returns records written."""
-        return export_documents(self.iter_documents(), fmt, out, include_unconfirmed=include_unconfirmed)
+        """Write every document in `fmt` (jsonl, csv, geojson) to `out`; returns records written.
+
+        A full export carries informant details, so it is recorded in the audit log."""
+        n = export_documents(self.iter_documents(), fmt, out, include_unconfirmed=include_unconfirmed)
+        with self.db.write() as conn:
+            audit.append(conn, settings.current_user(), "export", f"export:{fmt}",
+                         {"records": n, "unconfirmed": include_unconfirmed, "informants": True})
+        return n
+
+    # -- protection: marks and the public export ------------------------------------------------
+    def mark(self, target_kind: str, ref: str, mark: str, *, user: str | None = None, on: bool = True) -> str:
+        """Mark a document (`sensitive` or `confidential`) or a case (`sensitive`); returns its id."""
+        if target_kind == "document":
+            target_id = self.resolve(ref)
+        else:
+            target_id = self.case(ref).id
+        with self.db.write() as conn:
+            marking.set_mark(conn, target_kind, target_id, mark, user or settings.current_user(), on)
+        return target_id
+
+    def marks(self) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return marking.listing(conn)
+
+    def export_public(self, fmt: str, out: IO[str], *, place_level: str = public.DEFAULT_PLACE_LEVEL,
+                      include_unconfirmed: bool = False) -> int:
+        """`export` for publication: no informant details, no evidence text, no confidential
+        documents, places of sensitive documents and cases generalised to `place_level`."""
+        public.check_level(place_level)
+        with self.db.read() as conn:
+            found = marking.all_marks(conn)
+        docs = public.public_documents(self.iter_documents(), found, place_level)
+        return export_documents(docs, fmt, out, include_unconfirmed=include_unconfirmed)
 
     def stats(self) -> dict[str, Any]:
         with self.db.read() as conn:
@@ -422,6 +459,7 @@ class Ledger:
                     progress(report.checked)
             report.problems += repo.incomplete()
             report.documents = len(repo.document_ids())
+            report.chain = audit.verify(conn)
         return report
 
 
@@ -447,6 +485,7 @@ class Ledger:
                                                   "citations")):
             with self.db.write() as conn:
                 stats = bulk.load_rows(conn, rows, details=where)
+                audit.append(conn, settings.current_user(), "load", f"partition:{pid}", {**where, **stats.to_dict()})
             report.partitions += 1
             report.documents += stats.documents
             report.known += stats.known

@@ -24,6 +24,7 @@ from sqlalchemy import table as table_
 from sqlalchemy import text as text_
 
 from rightsledger import evidence
+from rightsledger.protect import audit
 from rightsledger.errors import NotFoundError
 from rightsledger.settings import current_user
 from rightsledger.model import (
@@ -178,6 +179,8 @@ class Repository:
             sha256=rec.sha256, document_id=rec.document_id, event=rec.event, source=rec.source,
             retrieved_at=_utc(rec.retrieved_at), recorded_at=_utc(rec.recorded_at),
             user_name=rec.user, tool=rec.tool, details=rec.details))
+        audit.append(self.conn, rec.user, f"custody_{rec.event}", f"document:{rec.document_id or rec.sha256}",
+                     {"sha256": rec.sha256, "source": rec.source, "details": rec.details})
 
     def custody(self, document_id: str) -> list[evidence.CustodyRecord]:
         rows = self.conn.execute(
@@ -434,6 +437,7 @@ class Repository:
         self.conn.execute(link_overrides.insert().values(
             action=action, a_document_id=a[0], a_incident_id=a[1], b_document_id=b[0], b_incident_id=b[1],
             note=note, user_name=current_user(), tool=evidence.TOOL, recorded_at=evidence.utcnow()))
+        audit.append(self.conn, current_user(), action, f"incidents:{a[1]}|{b[1]}", {"a": a, "b": b, "note": note})
 
     def overrides(self) -> list[dict[str, Any]]:
         """Every analyst override, oldest first (the audit trail of merges and splits)."""
@@ -633,6 +637,8 @@ class ReviewRepository:
         self.conn.execute(review_log.insert().values(
             at=at or evidence.utcnow(), user_name=user, action=action, target_kind=target_kind,
             target_id=str(target_id), document_id=document_id, old=old, new=new))
+        audit.append(self.conn, user, action, f"{target_kind}:{target_id}",
+                     {"document_id": document_id, "old": old, "new": new}, at=at)
 
     def history(self, target_kind: str | None = None, target_id: str | None = None,
                 document_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:

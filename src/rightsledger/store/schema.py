@@ -297,3 +297,35 @@ def include_name(name: str | None, type_: str, parent_names: dict[str, str | Non
     if type_ == "index":
         return name not in SEARCH_INDEXES
     return True
+
+
+# -- protection (migration 0005) ------------------------------------------------------------
+# The tamper-evident audit log (`rightsledger.protect.audit`): append-only, each entry hashed with
+# the previous one. `at` is kept as the exact ISO text that was hashed, so re-hashing is exact.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("object", String(300), nullable=False),
+    Column("digest", String(64), nullable=False),  # SHA-256 of the change's details
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# Documents and cases marked `sensitive` (places generalised in public exports) or `confidential`
+# (left out of public exports; documents' originals and texts encrypted at rest when a key is set).
+MARKS = ("sensitive", "confidential")
+MARK_TARGETS = ("document", "case")
+
+protect_marks = Table(
+    "protect_marks",
+    metadata,
+    Column("target_kind", String(16), primary_key=True),  # one of MARK_TARGETS
+    Column("target_id", String(100), primary_key=True),
+    Column("mark", String(16), primary_key=True),  # one of MARKS
+    Column("user_name", String(200), nullable=False),
+    Column("at", Stamp, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Protection of the ledger: the tamper-evident audit log (more protections build on it)."""
