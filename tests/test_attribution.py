@@ -206,3 +206,37 @@ def test_attribution_citations_computed_once_still_drop_the_own_outlet(registry)
     assert find_citations(text, registry)[0].outlet == own
     informants = find_informants(text, registry=registry, own_outlet=own)
     assert not any(a.kind == "media" and a.evidence.text == own for a in informants)
+
+
+# -- the appositive outlet pattern ("the daily Minju Sinmun") is tried only where one of its first
+# -- words stands, read off the pattern; it must find exactly what a scan of the whole text finds.
+
+_APPOSITIVE_PIECES = st.lists(st.sampled_from(
+    ["the", "daily", "Daily", "newspaper", "news", "agency", "site", "weekly", "tabloid", "magazine", "broadcaster",
+     "Minju", "Sinmun", "Tongil", "Herald", "O'Neill", "reported", "said", "xdaily", "dailyx", "ſ", "K", "İ",
+     "한국", "9", " ", "  ", "\n", "-", ".", ",", "(", "’"]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_APPOSITIVE_PIECES)
+def test_citations_appositive_word_scan_matches_the_plain_pattern(text):
+    import re
+
+    from rightsledger.extract.lexicon import WordStartRegex, lexicon
+
+    plain = re.compile(lexicon("citations")["appositive"])
+    fast = WordStartRegex.of(plain)
+    assert fast.firsts is not None  # its first words are known
+    assert [m.group(0) for m in fast.finditer(text)] == [m.group(0) for m in plain.finditer(text)]
+    assert [m.span() for m in fast.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_citations_word_scan_needs_a_pattern_that_starts_at_a_word():
+    import re
+
+    from rightsledger.extract.lexicon import WordStartRegex
+
+    inside = WordStartRegex.of(re.compile("daily (?P<name>[A-Z]\\w+)"))  # could start inside "bidaily"
+    assert inside.firsts is None
+    text = "a bidaily Herald"
+    assert [m.span() for m in inside.finditer(text)] == [m.span() for m in re.finditer("daily (?P<name>[A-Z]\\w+)", text)]

@@ -150,3 +150,57 @@ def test_modality_prefilter_changes_nothing(text: str) -> None:
     sentence = Span(0, len(text), text)
     for t in find_triggers(text):
         assert span_modality(text, sentence, t.span, cues) == span_modality(text, sentence, t.span, plain)
+
+
+# -- over a whole document the alternations are tried only at the possible first words of their
+# -- fragments, found through the shared word index; that must find exactly what the plain
+# -- pattern finds.
+
+_CONTEXT_PIECES = st.lists(st.sampled_from(
+    ["for", "watching", "distributed", "distribution", "South", "Korean", "films", "her", "his", "parents", "wife",
+     "were", "was", "sent", "arrested", "to", "a", "camp", "relatives", "were", "implicated", "family", "members",
+     "of", "defectors", "found", "alive", "publicly", "executed", "shot", "dead", "Executions", "ſhot", "K", "İ",
+     "한국", "²", "_", "9", " ", "  ", "\n", "-", "'", "’", ".", ",", "(", "“"]), max_size=60).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CONTEXT_PIECES)
+def test_triggers_word_index_scan_matches_the_plain_pattern(text):
+    from rightsledger.extract.triggers import default_finder, load_modality
+
+    finder = default_finder()
+    for alternation in (finder._anchors, finder._context, load_modality().retraction):
+        assert alternation._words is not None  # every fragment has known first words
+        fast = [(m.span(), alternation.fragment(m)) for m in alternation.finditer(text)]
+        plain = [(m.span(), alternation.fragment(m)) for m in alternation.regex.finditer(text)]
+        assert fast == plain
+        first = alternation.search(text)
+        assert (first.span() if first else None) == (plain[0][0] if plain else None)
+
+
+@pytest.mark.parametrize(("fragment", "exact", "prefixes"), [
+    ("(?:publicly |secretly )?execut(?:ed)", {"publicly", "secretly", "executed"}, set()),
+    ("rounded[- ]up", {"rounded"}, set()),
+    ("(?<!are )jailed", {"jailed"}, set()),
+    ("distribut\\w*", {"distribut"}, {"distribut"}),  # the bare stem matches too
+    ("x(?:ab)*", {"x", "xab", "xabab", "xababab"}, {"xababab"}),
+    ("(?:ab ){5}c", {"ab"}, set()),  # the first word ends inside the repeat
+    ("(?:no|not)\\s{1,3}(?:\\w+ )?shot", {"no", "not"}, set()),
+])
+def test_triggers_first_words_of_a_fragment(fragment, exact, prefixes):
+    from rightsledger.extract.lexicon import first_words as _first_words
+
+    assert _first_words(fragment) == (exact, prefixes)
+
+
+@pytest.mark.parametrize("fragment", ["\\w+ing", "[^.]+ed", "(?:\\s)?x", "ſhot"])
+def test_triggers_fragments_without_known_first_words(fragment):
+    """Such a fragment is tried everywhere: its alternation keeps the plain scan."""
+    from rightsledger.extract.lexicon import first_words as _first_words
+    from rightsledger.extract.triggers import _Alternation
+
+    assert _first_words(fragment) is None
+    alternation = _Alternation(["arrested", fragment])
+    assert alternation._words is None
+    text = "ſhot x they were arrested while leaving"
+    assert [m.span() for m in alternation.finditer(text)] == [m.span() for m in alternation.regex.finditer(text)]

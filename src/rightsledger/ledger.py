@@ -25,6 +25,7 @@ from rightsledger import link as linking
 from rightsledger.errors import ConfigError, IngestError, NotFoundError, RightsLedgerError
 from rightsledger.export import public
 from rightsledger.protect import audit
+from rightsledger.protect import backup as backups
 from rightsledger.protect import marks as marking
 from rightsledger.export import FORMATS, export_documents
 from rightsledger.export.tabular import place_label, victims_label  # shared by the CSV and the CLI
@@ -438,6 +439,22 @@ class Ledger:
             found = marking.all_marks(conn)
         docs = public.public_documents(self.iter_documents(), found, place_level)
         return export_documents(docs, fmt, out, include_unconfirmed=include_unconfirmed)
+
+    # -- protection: backup and restore ---------------------------------------------------------
+    def backup(self, path: str | os.PathLike[str], *, key: bytes | None = None, salt: bytes | None = None,
+               user: str | None = None) -> backups.BackupReport:
+        """A consistent snapshot of the whole ledger (originals included) while it stays in use;
+        sealed with `key` when given. Recorded in the audit log (a backup holds confidential data)."""
+        report = backups.backup(self.db, path, key=key, salt=salt)
+        with self.db.write() as conn:
+            audit.append(conn, user or settings.current_user(), "backup", f"backup:{Path(path).name}",
+                         {**report.to_dict(), "path": str(path)})
+        return report
+
+    def restore(self, path: str | os.PathLike[str], *, key: bytes | None = None,
+                replace: bool = False) -> backups.RestoreReport:
+        """Verify a backup completely, then load it into this (empty, unless `replace`) ledger."""
+        return backups.restore(path, self.db, key=key, replace=replace)
 
     def stats(self) -> dict[str, Any]:
         with self.db.read() as conn:

@@ -533,7 +533,7 @@ class _CiteRules:
     before: tuple[re.Pattern[str], ...]
     after: tuple[re.Pattern[str], ...]
     bracketed: re.Pattern[str]
-    appositive: re.Pattern[str]
+    appositive: WordStartRegex  # tried only where its first word ("newspaper", "daily"…) stands
     reported_name: re.Pattern[str]
     kinds: frozenset[str]
     photo: re.Pattern[str]
@@ -568,7 +568,7 @@ def _cite_rules(registry: OutletRegistry) -> _CiteRules:
         before=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("before", [])),
         after=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("after", [])),
         bracketed=re.compile(lex.get("bracketed", "(?!)").replace("{outlet}", outlet_alt), re.IGNORECASE),
-        appositive=re.compile(lex.get("appositive", "(?!)")),
+        appositive=WordStartRegex.of(re.compile(lex.get("appositive", "(?!)"))),
         reported_name=re.compile(lex.get("reported_name", "(?!)")),
         kinds=frozenset(kinds),
         photo=re.compile(lex.get("photo", "(?!)"), re.IGNORECASE),

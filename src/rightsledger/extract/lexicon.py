@@ -20,7 +20,7 @@ from rightsledger.errors import DataFileError
 from rightsledger.resources import data_file, load_toml
 
 __all__ = [
-    "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "lexicon", "longest_first", "phrase",
+    "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "first_words", "lexicon", "longest_first", "phrase",
     "segments", "template", "tokens", "words",
 ]
 
@@ -196,6 +196,101 @@ class WordAnchors:
         return out
 
 
+def first_words(fragment: str) -> tuple[set[str], set[str]] | None:
+    """The lower-case words a regex's match can start with, as (exact words, prefixes).
+
+    With them the shared word index says where a match can start, so a pattern need not be
+    tried at every position of a text (see `WordStartRegex` and the trigger alternations).
+
+    A prefix stands for a first word that goes on in a way the pattern does not spell out
+    ("distribut\\w*" starts with a word beginning "distribut"). None when even that is not known
+    (the fragment can start with a non-word character, or with something other than letters),
+    or when a first word has a non-ASCII letter (case folding could then match ASCII words that
+    the lower-case lookup misses). Lookarounds are skipped: ignoring a condition only widens the
+    set of words, which costs a failed try and never a missed match.
+    """
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre  # type: ignore[attr-defined]
+
+    # A state is (letters so far, how it ended): "" still open, "word" ended at a non-word
+    # character or the end of the fragment, "prefix" went on in a way not followed further.
+    State = tuple[str, str]
+    limit = 200
+
+    def letters(op, av) -> set[str] | None:
+        """The characters a LITERAL or IN item can match (space for any white space), or None."""
+        if op is c.LITERAL:
+            return {chr(av)}
+        if op is not c.IN:
+            return None
+        chars: set[str] = set()
+        for iop, iav in av:
+            if iop is c.LITERAL:
+                chars.add(chr(iav))
+            elif iop is c.RANGE and iav[1] - iav[0] < 64:
+                chars |= {chr(x) for x in range(iav[0], iav[1] + 1)}
+            elif iop is c.CATEGORY and iav is c.CATEGORY_SPACE:
+                chars.add(" ")
+            else:
+                return None  # negated sets, \w, \d...
+        return chars
+
+    def seq(items, states: set[State]) -> set[State] | None:
+        for op, av in items:
+            open_ = {s for s in states if not s[1]}
+            if not open_:
+                break
+            step = item(op, av, open_)
+            if step is None:
+                return None
+            states = {s for s in states if s[1]} | step
+            if len(states) > limit:
+                return None
+        return states
+
+    def item(op, av, states: set[State]) -> set[State] | None:
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            return states  # zero width
+        if op is c.SUBPATTERN:
+            return seq(av[3], states)
+        if op is c.BRANCH:
+            out: set[State] = set()
+            for branch in av[1]:
+                step = seq(branch, states)
+                if step is None:
+                    return None
+                out |= step
+            return out
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            low, high, body = av
+            out = set(states) if low == 0 else set()
+            cur = states
+            for k in range(1, min(high, 3) + 1):
+                step = seq(body, {s for s in cur if not s[1]})
+                if step is None:
+                    return None
+                cur = {s for s in cur if s[1]} | step
+                if k >= low:
+                    out |= cur
+            # A word ended in an early repeat stays the first word however many repeats follow.
+            out |= {s for s in cur if s[1]}
+            if high > 3:  # more repeats than followed: a word still open after them goes on unknown
+                out |= {(w, "prefix") for w, how in cur if not how}
+            return out
+        chars = letters(op, av)
+        if chars is None:  # anything else: the word so far is only a prefix
+            return {(w, "prefix") for w, _ in states}
+        return {(w, "word") if not _TOKEN.match(ch) else (w + ch.lower(), "") for w, _ in states for ch in chars}
+
+    try:
+        states = seq(sre.parse(fragment), {("", "")})
+    except Exception:  # an unusual construct: no first words, the fragment is tried everywhere
+        return None
+    if states is None or any(not w or not w.isascii() for w, _ in states):
+        return None
+    return {w for w, how in states if how != "prefix"}, {w for w, how in states if how == "prefix"}
+
+
 class WordStartRegex:
     """A regex whose matches all begin with one of a few words, tried only where those words are.
 
@@ -220,6 +315,19 @@ class WordStartRegex:
                 break
             firsts.add(lead.group(0).lower())
         self.firsts = frozenset(firsts) if firsts is not None else None
+
+    @classmethod
+    def of(cls, regex: re.Pattern[str]) -> WordStartRegex:
+        """For a pattern written in a lexicon file: its first words are read off the pattern.
+
+        Only a pattern that opens with a word boundary (`\\b` or `(?<!\\w)`) surely starts at
+        the start of a word; any other, or one whose first words are not known, is scanned
+        over the whole text.
+        """
+        out = cls(regex, ())
+        derived = first_words(regex.pattern) if regex.pattern.startswith((r"\b", r"(?<!\w)")) else None
+        out.firsts = frozenset(derived[0]) if derived is not None and not derived[1] else None
+        return out
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         if self.firsts is None:

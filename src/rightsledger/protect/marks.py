@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -55,4 +56,6 @@ def all_marks(conn: Connection) -> Marks:
 
 def listing(conn: Connection) -> list[dict[str, Any]]:
     q = select(protect_marks).order_by(protect_marks.c.target_kind, protect_marks.c.target_id, protect_marks.c.mark)
-    return [{**dict(r._mapping), "at": r.at.isoformat()} for r in conn.execute(q)]
+    # SQLite returns naive timestamps; they were stored in UTC.
+    return [{**dict(r._mapping), "at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=timezone.utc)).isoformat()}
+            for r in conn.execute(q)]
