@@ -135,12 +135,12 @@ def words(text: str) -> Words:
     lowered = list(map(str.lower, originals))
     starts = tuple(bounds[0 : 2 * len(originals) : 2])
     toks = tuple(zip(starts, bounds[1::2], lowered))
-    where: dict[str, list[int]] = {}
+    # Keys first (in order of first use), then one append per token: no membership test per token.
+    where: dict[str, list[int]] = dict.fromkeys(lowered)  # type: ignore[arg-type]
+    for w in where:
+        where[w] = []
     for i, w in enumerate(lowered):
-        if w in where:
-            where[w].append(i)
-        else:
-            where[w] = [i]
+        where[w].append(i)
     # Per distinct word rather than per token (lower-casing never makes or unmakes a digit).
     numeric = tuple(sorted(i for w, found in where.items() if w[0].isdigit() for i in found))
     non_ascii = () if text.isascii() else tuple(i for i, w in enumerate(originals) if not w.isascii())
