@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from rightsledger.extract.dates import find_dates
@@ -118,3 +118,27 @@ def test_dates_anchor_windows_match_a_plain_scan(text):
 
     anchors = _compiled()[2]
     assert anchors.find(text) == _plain_anchor_windows(anchors, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["on", "On", "from", "between", "to", "the", "last", "next", "early", "Marchers", "March",
+                                 "Mayday", "May", "Monday", "today", "todays", "yesterday", "year", "week", "month", "17th", "3",
+                                 "2019", "ſ", "İ", "x", " ", "  ", "-", ",", "."]),
+                max_size=40).map("".join),
+       st.lists(st.tuples(st.integers(0, 200), st.integers(0, 60)), max_size=4))
+@example("It ends todays", [(0, 13)])  # the window cuts "todays" to "today"
+def test_dates_rules_tried_at_first_words_match_a_window_scan(text, cuts):
+    """Each rule tried only where its first words stand finds what a scan of every window finds."""
+    from rightsledger.extract.dates import _compiled
+
+    windows, last = [], -1
+    for lo, size in sorted(cuts):  # disjoint windows in text order, some ending inside a word
+        lo = max(lo % (len(text) + 1), last + 1)
+        hi = min(len(text), lo + size)
+        if lo <= hi:
+            windows.append((lo, hi))
+            last = hi
+    for rule in _compiled()[1]:
+        fast = [(m.start(), m.end()) for m in rule.regex.finditer_windows(text, windows)]
+        plain = [(m.start(), m.end()) for lo, hi in windows for m in rule.regex.regex.finditer(text, lo, hi)]
+        assert fast == plain, rule.id

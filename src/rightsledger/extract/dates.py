@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from rightsledger.errors import DataFileError
-from rightsledger.extract.lexicon import WordAnchors, alternation, lexicon, longest_first, template
+from rightsledger.extract.lexicon import WordAnchors, WordStartRegex, alternation, lexicon, longest_first, template
 from rightsledger.extract.numbers import number_pattern, parse_number
 from rightsledger.model import DateValue, Span, Why
 
@@ -39,7 +39,7 @@ class DateMention:
 @dataclass(frozen=True, slots=True)
 class _Rule:
     id: str
-    regex: re.Pattern[str]
+    regex: WordStartRegex  # tried only where its first words stand, when they are known
     resolve: str
     anchor: str
 
@@ -102,7 +102,7 @@ def _compiled() -> tuple[_Vocab, tuple[_Rule, ...], WordAnchors]:
             rx = re.compile(template(entry["regex"], frags, f"dates lexicon pattern {rid}"), re.IGNORECASE)
         except re.error as exc:
             raise DataFileError(f"dates lexicon: pattern {rid!r} does not compile: {exc}", hint="fix the regex") from exc
-        rules.append(_Rule(rid, rx, resolve, entry["anchor"]))
+        rules.append(_Rule(rid, WordStartRegex.of(rx), resolve, entry["anchor"]))
     return _Vocab(months, weekdays, seasons, parts), tuple(rules), anchors
 
 
@@ -133,10 +133,9 @@ def find_dates(text: str, published: date | None) -> list[DateMention]:
     windows = anchors.find(text)
     found: list[tuple[int, int, int, _Rule, re.Match[str]]] = []
     for order, rule in enumerate(rules):
-        for lo, hi in windows[rule.anchor]:
-            for m in rule.regex.finditer(text, lo, hi):
-                if m.end() > m.start():
-                    found.append((m.start(), -(m.end() - m.start()), order, rule, m))
+        for m in rule.regex.finditer_windows(text, windows[rule.anchor]):
+            if m.end() > m.start():
+                found.append((m.start(), -(m.end() - m.start()), order, rule, m))
     found.sort(key=lambda f: (f[0], f[1], f[2]))
     best: dict[tuple[int, int], tuple[_Rule, re.Match[str]]] = {}
     for start, neg, _order, rule, m in found:

@@ -345,6 +345,34 @@ class WordStartRegex:
                 resume = m.end()
                 yield m
 
+    def finditer_windows(self, text: str, windows: Iterable[tuple[int, int]]) -> Iterator[re.Match[str]]:
+        """The matches of `regex.finditer(text, lo, hi)` for each (lo, hi) window in turn.
+
+        Inside a window the regex sees the text end at `hi`, so the word running past it is cut
+        short there and may then read as a first word ("Marchers" as "March"): it is always tried.
+        """
+        rx = self.regex
+        if self.firsts is None:
+            for lo, hi in windows:
+                yield from rx.finditer(text, lo, hi)
+            return
+        index = words(text)
+        toks, starts = index.toks, index.starts
+        at_first = [toks[i][0] for i in _merge_sorted(index.hits(self.firsts), index.non_ascii)]
+        for lo, hi in windows:
+            tried = at_first[bisect_left(at_first, lo) : bisect_left(at_first, hi)]
+            k = bisect_left(starts, hi)
+            if k and toks[k - 1][1] > hi and toks[k - 1][0] >= lo and (not tried or tried[-1] < toks[k - 1][0]):
+                tried.append(toks[k - 1][0])
+            resume = lo
+            for at in tried:
+                if at < resume:
+                    continue
+                m = rx.match(text, at, hi)
+                if m is not None:
+                    resume = m.end()
+                    yield m
+
 
 def _merge_sorted(a: list[int], b: tuple[int, ...]) -> list[int]:
     """The token indices of both lists, each once, in text order."""
