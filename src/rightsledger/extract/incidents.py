@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
 from rightsledger.extract.sentences import Sentence
@@ -200,7 +200,7 @@ def assemble(doc_id: str, text: str, sentences: Sequence[Sentence], triggers: Se
     if not sentences or not triggers:
         return []
     trig = _BySentence(sentences, triggers, lambda t: t.span)
-    links = [t.span for t in triggers if t.kind == "links"]
+    links = _Covering([t.span for t in triggers if t.kind == "links"])
     starts = [s.span.start for s in sentences]
     victims = _BySentence(sentences, [v for v in facts.victims if _incident_victims(text, v, links, rules)],
                           lambda v: v.evidence)
@@ -390,25 +390,35 @@ def _new_places(g: _Group, pkeys: set[str]) -> bool:
 
 def _attach_cues(groups: list[_Group], triggers: Sequence[Trigger], rules: AssemblyRules) -> None:
     """Reason and guilt-by-association cues join the incident of their sentence, or the nearest."""
-    asserted = [g for g in groups if g.modality == "asserted"]
+    # The first asserted group (in text order) holding each sentence; nearest sentence wins, the
+    # earlier side on a tie. Looking up sentences around the cue keeps this linear in the text.
+    group_at: dict[int, _Group] = {}
+    for g in groups:
+        if g.modality == "asserted":
+            for s in g.sentences:
+                group_at.setdefault(s, g)
     for t in triggers:
         if t.kind in ANCHOR_KINDS or t.modality not in ("asserted",):
             continue
-        best: tuple[int, int, _Group] | None = None
-        for g in asserted:
-            for s in g.sentences:
-                d = abs(t.sentence - s)
-                rank = (d, 0 if s <= t.sentence else 1)
-                if d <= rules.cue_gap and (best is None or rank < best[:2]):
-                    best = (rank[0], rank[1], g)
-        if best is not None:
-            best[2].cues.append(t)
+        for d in range(rules.cue_gap + 1):
+            g = group_at.get(t.sentence - d) or (group_at.get(t.sentence + d) if d else None)
+            if g is not None:
+                g.cues.append(t)
+                break
 
 
 # -- building an incident -----------------------------------------------------------------------
 
 def _distance(span: Span, anchors: list[Trigger]) -> int:
     return min(max(a.span.start - span.end, span.start - a.span.end, 0) for a in anchors)
+
+
+def _earlier_in_paragraph(sentences: Sequence[Sentence], i: int) -> Iterator[int]:
+    """Indices of the sentences before sentence i in its paragraph, nearest first."""
+    for j in range(i - 1, -1, -1):
+        if sentences[j].paragraph != sentences[i].paragraph:
+            return
+        yield j
 
 
 def _firm(text: str, sentences: Sequence[Sentence], span: Span) -> bool:
@@ -460,8 +470,8 @@ def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySent
     if found:
         inc.date = min(found, key=lambda x: x[0])[1].value
     else:
-        para_dates = [d for f in g.frames[:1] for i in range(f.sentence - 1, -1, -1)
-                      if sentences[i].paragraph == f.paragraph for d in dates.get(i)]
+        para_dates = [d for f in g.frames[:1] for i in _earlier_in_paragraph(sentences, f.sentence)
+                      for d in dates.get(i)]
         if para_dates:
             inc.date = para_dates[0].value
     anchors = [t.span for f in g.frames for t in f.anchors]
@@ -549,12 +559,26 @@ _PARTITIVE = re.compile(r"(?:one|each|either|neither) of\b", re.IGNORECASE)
 _NO_NOUN = re.compile(r"\b(?:the|those|these)\s*$", re.IGNORECASE)
 
 
-def _incident_victims(text: str, v: Victims, links: list[Span], rules: AssemblyRules) -> bool:
+class _Covering:
+    """Spans sorted by start, to find those covering an offset without scanning them all."""
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        self.spans = sorted(spans, key=lambda s: s.start)
+        self.starts = [s.start for s in self.spans]
+        self.longest = max((s.end - s.start for s in self.spans), default=0)
+
+    def covering(self, offset: int) -> list[Span]:
+        lo = bisect.bisect_left(self.starts, offset - self.longest)
+        hi = bisect.bisect_right(self.starts, offset)
+        return [s for s in self.spans[lo:hi] if offset < s.end]
+
+
+def _incident_victims(text: str, v: Victims, links: _Covering, rules: AssemblyRules) -> bool:
     """Not the relatives whose act is punished ("having two members who fled"), not the crowd."""
     e = v.evidence
     if _PARTITIVE.match(e.text) and _NO_NOUN.search(e.text):
         return False  # "one of the oldest tools": a partitive with no people named, not a group
-    if any(link.start <= e.start < link.end and not rules.punished_after.match(text, e.end, link.end) for link in links):
+    if any(not rules.punished_after.match(text, e.end, link.end) for link in links.covering(e.start)):
         return False  # the relatives whose flight is punished, unless the cue says they were punished
     before = text[max(0, e.start - rules.audience_window) : e.start]
     if rules.audience_before.search(before):
@@ -737,13 +761,19 @@ def _sources(ids: list[int], informants: _BySentence, facts: Facts, rules: Assem
 
     near = [a for a in informants.within(ids) if usable(a)]
     if not near:
+        # The nearest sentence with a usable informant: at or before the incident, else after it.
         first = min(ids)
-        before = [a for i, bucket in informants.buckets.items() if i <= first for a in bucket if usable(a)]
-        after = [a for i, bucket in informants.buckets.items() if i > first for a in bucket if usable(a)]
-        if before:
-            near = [max(before, key=lambda a: a.evidence.start)]
-        elif after:
-            near = [min(after, key=lambda a: a.evidence.start)]
+        keys = sorted(informants.buckets)
+        cut = bisect.bisect_right(keys, first)
+        for i in reversed(keys[:cut]):
+            if found := [a for a in informants.buckets[i] if usable(a)]:
+                near = [max(found, key=lambda a: a.evidence.start)]
+                break
+        else:
+            for i in keys[cut:]:
+                if found := [a for a in informants.buckets[i] if usable(a)]:
+                    near = [min(found, key=lambda a: a.evidence.start)]
+                    break
     out = _dedupe(near, lambda a: a.kind)
     if any(a.kind in rules.describes_source for a in out):
         # "sources in the North told…" leading in the informant described next ("a resident of…")
