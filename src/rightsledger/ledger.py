@@ -147,18 +147,18 @@ class LinkReport:
                 "statuses": statuses, "retired": self.retired, "full": self.full}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Item metadata as plain JSON (dates and other objects become strings)."""
     return json.loads(json.dumps(value, default=str))
 
 
-def _document(prepared: ingest.Prepared, doc_id: str) -> Document:
+def document_from_prepared(prepared: ingest.Prepared, doc_id: str) -> Document:
     return Document(id=doc_id, text=prepared.text, sha256=prepared.sha256, url=prepared.url,
                     outlet=prepared.outlet, title=prepared.title, published=prepared.published,
                     language=prepared.language)
 
 
-def _own_incident_ids(doc: Document) -> None:
+def number_incidents(doc: Document) -> None:
     """Make incident ids unique ledger-wide: prefixed by the document id, no repeats."""
     seen: set[str] = set()
     for n, inc in enumerate(doc.incidents, 1):
@@ -205,7 +205,7 @@ def _prepare_and_extract(item: ingest.RawItem, doc_id: str) -> tuple[ingest.Prep
     except Exception as exc:
         log.warning("reading failed for %s", item.source, exc_info=True)
         raise IngestError(f"reading failed: {type(exc).__name__}: {exc}", hint=_BUG_HINT) from exc
-    doc = _document(prepared, doc_id)
+    doc = document_from_prepared(prepared, doc_id)
     try:
         doc = extract.extract(doc)
     except RightsLedgerError:
@@ -213,7 +213,7 @@ def _prepare_and_extract(item: ingest.RawItem, doc_id: str) -> tuple[ingest.Prep
     except Exception as exc:
         log.warning("extraction failed for %s", item.source, exc_info=True)
         raise IngestError(f"extraction failed: {type(exc).__name__}: {exc}", hint=_BUG_HINT) from exc
-    _own_incident_ids(doc)
+    number_incidents(doc)
     return prepared, doc
 
 
@@ -330,7 +330,7 @@ class Ledger:
 
     def _repeat(self, repo: Repository, item: ingest.RawItem, sha: str, doc_id: str) -> ItemResult:
         repo.add_custody(evidence.custody(evidence.REPEAT, sha, item.source, item.retrieved_at,
-                                          document_id=doc_id, details=_jsonable(item.meta)))
+                                          document_id=doc_id, details=jsonable(item.meta)))
         return ItemResult(item.source, REPEAT, doc_id, sha)
 
     def _ingest_one(self, item: ingest.RawItem | ingest.ItemError) -> ItemResult:
@@ -352,7 +352,7 @@ class Ledger:
         warnings = span_problems(doc)
         for w in warnings:
             log.warning("%s: %s", item.source, w)
-        details = {"media_type": item.media_type, "size": len(item.data), **_jsonable(item.meta)}
+        details = {"media_type": item.media_type, "size": len(item.data), **jsonable(item.meta)}
         with self.db.write() as conn:
             repo = Repository(conn)
             known = repo.document_id_for(sha)
@@ -360,7 +360,7 @@ class Ledger:
                 return self._repeat(repo, item, sha, known)
             repo.add_original(item.data, item.media_type)
             repo.add_document(doc, source_text=prepared.source_text, offsets=prepared.offsets.to_json(),
-                              removed=_jsonable(prepared.removed), extractor=evidence.TOOL)
+                              removed=jsonable(prepared.removed), extractor=evidence.TOOL)
             repo.add_custody(evidence.custody(evidence.INGESTED, sha, item.source, item.retrieved_at,
                                               document_id=doc.id, details=details))
         return ItemResult(item.source, INGESTED, doc.id, sha, len(doc.incidents), warnings=warnings)

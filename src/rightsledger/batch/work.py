@@ -27,7 +27,7 @@ from rightsledger.errors import RightsLedgerError
 from rightsledger.extract import default_pipeline
 from rightsledger.ingest import ItemError, Prepared, RawItem, prepare
 from rightsledger.model import Document
-from rightsledger.store.repository import _span_cols, _why_cols, fact_rows  # the ledger's own row shapes
+from rightsledger.store.repository import span_cols, why_cols, fact_rows  # the ledger's own row shapes
 
 __all__ = ["WorkOptions", "process_partition"]
 
@@ -47,7 +47,7 @@ def _json(value: Any) -> str:
 def document_rows(prepared: Prepared, doc: Document, *, relevance: str | None,
                   warnings: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The ledger rows of one extracted document (the columns `Repository.add_document` writes)."""
-    from rightsledger.ledger import _jsonable  # the ledger's own conversion of metadata to JSON
+    from rightsledger.ledger import jsonable  # the ledger's own conversion of metadata to JSON
 
     raw = prepared.raw
     rows: dict[str, list[dict[str, Any]]] = {
@@ -55,7 +55,7 @@ def document_rows(prepared: Prepared, doc: Document, *, relevance: str | None,
         "documents": [{
             "id": doc.id, "sha256": doc.sha256, "url": doc.url, "outlet": doc.outlet, "title": doc.title,
             "published": doc.published, "language": doc.language, "source_text": prepared.source_text,
-            "text": doc.text, "offsets": _json(prepared.offsets.to_json()), "removed": _json(_jsonable(prepared.removed)),
+            "text": doc.text, "offsets": _json(prepared.offsets.to_json()), "removed": _json(jsonable(prepared.removed)),
             "duplicate_of": doc.duplicate_of, "extractor": evidence.TOOL, "relevance": relevance,
             "errors": _json(doc.layers.get("errors", [])), "warnings": _json(warnings),
         }],
@@ -65,27 +65,27 @@ def document_rows(prepared: Prepared, doc: Document, *, relevance: str | None,
             "evidence": _json([s.to_dict() for s in inc.evidence]),
         } for n, inc in enumerate(doc.incidents)],
         "facts": [{**r, "value": _json(r["value"])} for inc in doc.incidents for r in fact_rows(inc)],
-        "citations": [{"document_id": doc.id, "seq": n, "outlet": c.outlet, **_span_cols(c.evidence), **_why_cols(c.why)}
+        "citations": [{"document_id": doc.id, "seq": n, "outlet": c.outlet, **span_cols(c.evidence), **why_cols(c.why)}
                       for n, c in enumerate(doc.cites)],
     }
     return rows
 
 
 def _custody(item: RawItem, sha: str, doc_id: str | None, part: Partition, options: WorkOptions) -> dict[str, Any]:
-    from rightsledger.ledger import _jsonable
+    from rightsledger.ledger import jsonable
 
-    details = {"media_type": item.media_type, "size": len(item.data), **_jsonable(item.meta),
+    details = {"media_type": item.media_type, "size": len(item.data), **jsonable(item.meta),
                "batch_run": options.run_id, "batch_partition": part.id}
     return {"sha256": sha, "document_id": doc_id, "source": item.source, "retrieved_at": item.retrieved_at,
             "tool": evidence.TOOL, "details": _json(details)}
 
 
 def _extract(prepared: Prepared, doc_id: str) -> tuple[Document, list[str]]:
-    from rightsledger.ledger import _document, _own_incident_ids, span_problems
+    from rightsledger.ledger import document_from_prepared, number_incidents, span_problems
 
-    doc = _document(prepared, doc_id)
+    doc = document_from_prepared(prepared, doc_id)
     doc = next(default_pipeline().pipe([doc], batch=True))  # a failing component: logged, skipped
-    _own_incident_ids(doc)
+    number_incidents(doc)
     return doc, span_problems(doc)
 
 

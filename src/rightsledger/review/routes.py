@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from rightsledger.errors import ConfigError
-from rightsledger.ledger import CASE_STEPS, FORMATS, ROLES, Ledger, SearchFilters
+from rightsledger.ledger import CASE_STEPS, FORMATS, ROLES, Ledger, SearchFilters, jsonable
 from rightsledger.model import (
     DATE_PRECISIONS,
     PERPETRATOR_KINDS,
@@ -171,13 +171,7 @@ def search_api(request: Request, page: int = 1, user: auth.User = Depends(allowe
     filters, _ = filters_from(_query_params(request))
     size = _settings(request).page_size
     result = _ledger(request).search(filters, limit=size, offset=(max(1, page) - 1) * size)
-    return JSONResponse(_jsonable({"page": page, "page_size": size, **result}))
-
-
-def _jsonable(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value, default=str))
+    return JSONResponse(jsonable({"page": page, "page_size": size, **result}))
 
 
 @router.get("/documents")

@@ -67,13 +67,13 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def _span_cols(span: Span | None) -> dict[str, Any]:
+def span_cols(span: Span | None) -> dict[str, Any]:
     if span is None:
         return {"span_start": None, "span_end": None, "span_text": None}
     return {"span_start": span.start, "span_end": span.end, "span_text": span.text}
 
 
-def _why_cols(why: Why | None) -> dict[str, Any]:
+def why_cols(why: Why | None) -> dict[str, Any]:
     if why is None:
         return {"component": None, "rule": None, "detail": None}
     return {"component": why.component, "rule": why.rule, "detail": why.detail}
@@ -94,7 +94,7 @@ def fact_rows(incident: Incident) -> list[dict[str, Any]]:
 
     def add(kind: str, seq: int, explained: dict[str, Any], span: Span | None, why: Why | None) -> None:
         rows.append({"incident_id": incident.id, "kind": kind, "seq": seq, "value": _fact_value(explained),
-                     **_span_cols(span), **_why_cols(why)})
+                     **span_cols(span), **why_cols(why)})
 
     for i, t in enumerate(incident.type_facts):
         add("type", i, t.explain(), t.evidence, t.why)
@@ -227,7 +227,7 @@ class Repository:
         if doc.cites:
             self.conn.execute(citations.insert(), [{
                 "document_id": doc.id, "seq": n, "outlet": c.outlet,
-                **_span_cols(c.evidence), **_why_cols(c.why)} for n, c in enumerate(doc.cites)])
+                **span_cols(c.evidence), **why_cols(c.why)} for n, c in enumerate(doc.cites)])
 
     def resolve(self, ref: str) -> str:
         """A document id from its id, a unique id prefix, or its SHA-256."""
@@ -614,7 +614,7 @@ class ReviewRepository:
         seq = self.conn.execute(select(func.coalesce(func.max(facts.c.seq), -1) + 1)
                                 .where(facts.c.incident_id == incident_id, facts.c.kind == kind)).scalar()
         return int(self.conn.execute(facts.insert().values(
-            incident_id=incident_id, kind=kind, seq=seq, value=value, **_span_cols(span),
+            incident_id=incident_id, kind=kind, seq=seq, value=value, **span_cols(span),
             component="review", rule="added-by-reviewer", detail=user, status="confirmed")).inserted_primary_key[0])
 
     def set_incident_date(self, incident_id: str, value: dict[str, Any]) -> None:
