@@ -106,3 +106,33 @@ def test_incidents_relatives_who_fled_are_not_victims(pipeline):
 def test_incidents_no_triggers_no_incidents(pipeline):
     doc = run(pipeline, "The weather in Wonsan was mild and the harvest was good.", "2023-05-20")
     assert doc.incidents == []
+
+
+def test_incidents_relatives_punished_apart_from_the_act_against_the_person(pipeline):
+    # The family's imprisonment is an incident of its own; the execution named only to place it in
+    # time ("the day after her execution") does not make it a killing.
+    doc = run(pipeline, "A woman from Hoeryong, Jang Mi-ok, was publicly executed in Hoeryong on March 3, "
+                        "activists said. Her husband, son and parents were sent to a political prison camp the "
+                        "day after her execution, the group said.", "2024-04-02")
+    asserted = [i for i in doc.incidents if i.modality == "asserted"]
+    assert [sorted(i.types) for i in asserted] == [["killing"], ["arbitrary_detention", "collective_punishment"]]
+    relatives = asserted[1]
+    assert all(tf.evidence.text != "execution" for tf in relatives.type_facts)
+
+
+def test_incidents_one_person_sentenced_and_a_group_arrested_are_two_incidents(pipeline):
+    doc = run(pipeline, "Guards beat him and a court sentenced him to three years in prison for aiding escapees. "
+                        "He spoke in Seoul about his arrest on May 2, 2023, along with about 40 North Korean "
+                        "refugees at a port in China.", "2024-06-01")
+    asserted = [i for i in doc.incidents if i.modality == "asserted"]
+    assert len(asserted) == 2
+    first, second = asserted
+    assert [(v.count, v.unit) for v in first.victims] == [(1, "persons")]
+    assert first.victims[0].why is not None and first.victims[0].why.rule == "singular-subject"
+    assert [(v.count, v.unit, v.approximate) for v in second.victims] == [(40, "persons", True)]
+    assert second.date is not None and second.date.start == date(2023, 5, 2)
+
+
+def test_incidents_possessive_her_is_not_one_person(pipeline):
+    doc = run(pipeline, "Police arrested her brothers in Hyesan last week, a resident said.", "2024-06-01")
+    assert all(v.count != 1 for i in doc.incidents for v in i.victims)

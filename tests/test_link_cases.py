@@ -1,5 +1,7 @@
 from datetime import date
 
+import pytest
+
 from rightsledger.link import load_settings
 from rightsledger.link.cases import block_keys, case_id, cluster, match_documents, profile, score_pair
 from rightsledger.link.evidence import DocLink
@@ -112,11 +114,41 @@ def test_cases_cluster_refuses_vetoed_merges_and_two_incidents_of_one_document()
     a2 = ("d1", "d1-i2")
     pa, pb = _p("d1"), _p("d2")
     edges = [score_pair(pa, pb, [], S)]
-    edges.append(type(edges[0])(b, c, 3.0, []))
-    edges.append(type(edges[0])(a2, c, 2.9, []))
+    weakest = edges[0].score  # a-b is the weakest link, so b-c and a2-c are decided first
+    edges.append(type(edges[0])(b, c, weakest + 0.5, []))
+    edges.append(type(edges[0])(a2, c, weakest + 0.4, []))
     veto = lambda x, y: "conflict" if {x, y} == {a, c} else None  # noqa: E731
     result = cluster([a, b, c, a2], edges, veto)
     flat = {n: i for i, comp in enumerate(result.components) for n in comp}
     assert flat[b] == flat[c] == flat[a2] and flat[a] != flat[b]
     assert [why for _, why in result.refused] == ["would hold two incidents of document d1"]
     assert case_id([b, c]) == case_id([c, b]) == case_id([b, c, ("d9", "d9-i1")])
+
+
+def test_cases_same_combination_of_types_counts_more_than_one_shared_type():
+    both = ("arbitrary_detention", "collective_punishment")
+    a = _p("a", types=both, victims=())
+    b = _p("b", types=both + ("religious_persecution",), victims=())
+    c = _p("c", types=both, victims=())
+    assert "types_overlap" in rules(score_pair(a, b, [], S))
+    same = score_pair(a, c, [], S)
+    assert "types_same" in rules(same) and same.score - score_pair(a, b, [], S).score == pytest.approx(
+        S.weight("types_same") - S.weight("types_overlap"))
+    single = score_pair(_p("d"), _p("e"), [], S)  # one shared type alone is only an overlap
+    assert "types_overlap" in rules(single) and "types_same" not in rules(single)
+
+
+def _named(doc_id: str, published: date):
+    text = f"Invented report {doc_id}: the photographer Kang Do-hyun was jailed in China."
+    doc = report(doc_id, text, outlet=f"Outlet {doc_id}", published=published)
+    add_incident(doc, "Kang Do-hyun was jailed in China", types=("arbitrary_detention",), victims=((1, "persons"),))
+    return profile(doc, doc.incidents[0])
+
+
+def test_cases_undated_reports_months_apart_naming_one_person_are_not_penalised():
+    early, late = _named("n1", date(2023, 6, 9)), _named("n2", date(2024, 3, 22))
+    assert early.names & late.names
+    pair = score_pair(early, late, [], S)
+    assert "published_apart" not in rules(pair) and "names_shared" in rules(pair)
+    unnamed = score_pair(_p("u1", published=date(2023, 6, 9), victims=()), _p("u2", published=date(2024, 3, 22), victims=()), [], S)
+    assert "published_apart" in rules(unnamed)

@@ -2,10 +2,13 @@
 
 A sentence becomes an incident *frame* when a trigger in it reports something done: a past-tense
 or participle trigger ("were banished"), or an event noun ("executions") in a sentence that also
-has something concrete (a count, a date, a place below country level, "took place"). Frames
+has something concrete (a count, a date, a place below country level, "took place"). An event
+noun that only places another act in time ("the day after her execution") anchors nothing. Frames
 join into incidents by structure: a frame with its own victim count starts a new incident unless
-that count was already reported (a headline and the body name the same "30 families"); a frame
-without one joins the latest incident nearby. Hedged and negated frames make incidents of their
+that count was already reported (a headline and the body name the same "30 families") or the
+latest incident counted no one yet (neither a number nor one named or pronominal person); a frame
+without one joins the latest incident nearby, unless it tells of relatives punished for another's
+act beside an incident of other violation types (the family's imprisonment after an execution). Hedged and negated frames make incidents of their
 own with that modality, never merged into asserted ones. Generic statements ("usually",
 "routinely") make none.
 
@@ -39,6 +42,8 @@ class AssemblyRules:
 
     max_gap: int
     cue_gap: int
+    reference_before: re.Pattern[str]
+    reference_window: int
     punitive: frozenset[str]
     moving: frozenset[str]
     across_borders: frozenset[str]
@@ -97,6 +102,8 @@ def load_rules() -> AssemblyRules:
     return AssemblyRules(
         max_gap=int(g["max_gap_sentences"]),
         cue_gap=int(g["cue_gap_sentences"]),
+        reference_before=re.compile("(?:" + "|".join(g["reference_before"]) + r")$", re.IGNORECASE),
+        reference_window=int(g["reference_window"]),
         punitive=frozenset(g["punitive_types"]),
         moving=frozenset(g["moving_types"]),
         across_borders=frozenset(g.get("cross_border_types", [])),
@@ -153,6 +160,8 @@ class _Frame:
     modality: str
     anchors: list[Trigger]
     heading: bool
+    relatives: bool = False  # the sentence says relatives were punished (a guilt-by-association cue)
+    one_person: bool = False  # no count, but one person is the subject or object of an anchor
 
 
 @dataclass(slots=True)
@@ -160,6 +169,7 @@ class _Group:
     modality: str
     frames: list[_Frame] = field(default_factory=list)
     victim_keys: set[tuple[int, str]] = field(default_factory=set)
+    one_person: bool = False
     place_keys: set[str] = field(default_factory=set)
     cues: list[Trigger] = field(default_factory=list)
 
@@ -330,7 +340,8 @@ def _another_act(text: str, inc: Incident, rules: AssemblyRules) -> bool:
 
 def _frame(text: str, sent: Sentence, triggers: list[Trigger], victims: list[Victims], dates: list[Any],
            places: list[Any], rules: AssemblyRules) -> _Frame | None:
-    anchors = [t for t in triggers if t.kind in ANCHOR_KINDS and t.modality != "generic"]
+    anchors = [t for t in triggers if t.kind in ANCHOR_KINDS and t.modality != "generic"
+               and not _reference(text, t, rules)]
     if not anchors:
         return None
     supported = bool(victims or dates or any(t.level != "country" for t in places)) or bool(
@@ -338,11 +349,20 @@ def _frame(text: str, sent: Sentence, triggers: list[Trigger], victims: list[Vic
     eventive = [t for t in anchors if t.kind == "events" or supported]
     if not eventive:
         return None
+    relatives = any(t.kind == "links" for t in triggers)
     asserted = [t for t in eventive if t.modality == "asserted"]
-    if asserted:
-        return _Frame(sent.index, sent.paragraph, "asserted", asserted, sent.heading)
-    modality = "negated" if all(t.modality == "negated" for t in eventive) else "hedged"
-    return _Frame(sent.index, sent.paragraph, modality, eventive, sent.heading)
+    modality = "asserted" if asserted else "negated" if all(t.modality == "negated" for t in eventive) else "hedged"
+    anchors = asserted or eventive
+    one = not any(v.count is not None for v in victims) and any(
+        _one_person(text, sent.span.start, t, rules) is not None for t in anchors)
+    return _Frame(sent.index, sent.paragraph, modality, anchors, sent.heading, relatives, one)
+
+
+def _reference(text: str, t: Trigger, rules: AssemblyRules) -> bool:
+    """An event noun placing another act in time ("the day after her execution") is not this sentence's act."""
+    if t.kind != "nouns":
+        return False
+    return rules.reference_before.search(text[max(0, t.span.start - rules.reference_window) : t.span.start]) is not None
 
 
 def _victim_key(v: Victims, rules: AssemblyRules) -> tuple[int, str] | None:
@@ -362,10 +382,13 @@ def _group(frames: list[_Frame], victims: _BySentence, places: _BySentence, rule
         recent = groups[-1] if groups and f.sentence - groups[-1].last <= rules.max_gap else None
         if recent is not None and recent.modality != f.modality and f.modality != "asserted":
             recent = None  # a negated frame does not extend a hedged one, nor the reverse
+        if recent is not None and _relatives_apart(f, recent):
+            recent = None
         target: _Group | None = None
         if keys:
             target = next((g for g in groups if g.victim_keys & keys), None)
-            if target is None and recent is not None and not recent.victim_keys and not _new_places(recent, pkeys):
+            if target is None and recent is not None and not recent.victim_keys and not recent.one_person \
+                    and not _new_places(recent, pkeys):
                 target = recent
         elif victims.get(f.sentence) and recent is not None and _new_places(recent, pkeys):
             target = None  # "several families… placed in X county": another group of the same event
@@ -378,10 +401,20 @@ def _group(frames: list[_Frame], victims: _BySentence, places: _BySentence, rule
             groups.append(target)
         target.frames.append(f)
         target.victim_keys |= keys
+        target.one_person |= f.one_person
         target.place_keys |= pkeys
         if f.modality == "negated" or target.modality == "negated":
             target.modality = f.modality if target.modality == "negated" else target.modality
     return groups
+
+
+def _relatives_apart(f: _Frame, g: _Group) -> bool:
+    """Relatives punished for someone's act ("her husband and children were sent to a camp") are
+    an incident of their own beside what was done to that person, unless the latest incident
+    already tells of relatives or of the same kind of act."""
+    if not f.relatives or any(x.relatives for x in g.frames):
+        return False
+    return not {t.code for t in f.anchors} & {t.code for x in g.frames for t in x.anchors}
 
 
 def _new_places(g: _Group, pkeys: set[str]) -> bool:
@@ -526,14 +559,34 @@ _SINGULAR_AUX = re.compile(
 def _singular_victim(text: str, sentences: Sequence[Sentence], g: _Group, rules: AssemblyRules) -> Victims | None:
     for f in g.frames:
         for t in f.anchors:
-            lo = max(sentences[f.sentence].span.start, t.span.start - 80)
-            m = rules.singular_subject.search(text, lo, t.span.start)
-            if m is None and t.kind == "events" and t.code not in rules.not_people:
-                m = _SINGULAR_AUX.search(text, lo, t.span.start)
-            if m is not None:
-                span = Span(m.start(), m.end(), m.group(0))
+            span = _one_person(text, sentences[f.sentence].span.start, t, rules)
+            if span is not None:
                 return Victims(1, "persons", span.text.strip(), span, why=Why(
-                    COMPONENT, "singular-subject", f"one person is the subject of {t.span.text!r}"))
+                    COMPONENT, "singular-subject", f"one person is the subject or object of {t.span.text!r}"))
+    return None
+
+
+# "<trigger> him/her" followed by what can end a clause: the one person acted upon ("sentenced him
+# to", "beat her and"), not a possessive ("arrested her husband"). Some triggers hold the object
+# themselves ("sentenced him to two years").
+_OBJECT = re.compile(r"\s+(him|her)(?=\s*[,.;:)]|\s+(?:to|in|for|on|at|and|after|with|without|as|because|over|from|until|before)\b)",
+                     re.IGNORECASE)
+_INNER_OBJECT = re.compile(r"\s(him|her)\s", re.IGNORECASE)
+
+
+def _one_person(text: str, sentence_start: int, t: Trigger, rules: AssemblyRules) -> Span | None:
+    lo = max(sentence_start, t.span.start - 80)
+    m = rules.singular_subject.search(text, lo, t.span.start)
+    if m is None and t.kind == "events" and t.code not in rules.not_people:
+        m = _SINGULAR_AUX.search(text, lo, t.span.start)
+    if m is not None:
+        return Span(m.start(), m.end(), m.group(0))
+    if t.kind != "events" or t.code in rules.not_people:
+        return None
+    if o := _OBJECT.match(text, t.span.end):
+        return Span(o.start(1), o.end(1), o.group(1))
+    if o := _INNER_OBJECT.search(t.span.text):
+        return Span(t.span.start + o.start(1), t.span.start + o.end(1), o.group(1))
     return None
 
 

@@ -294,12 +294,13 @@ def _date_reasons(a: Profile, b: Profile, s: LinkSettings, copies: bool) -> list
         if known.start is not None and other.published is not None and other.published + timedelta(days=tol) < known.start:
             return [Reason("date_after_report", 0.0, f"{known.start} is after the other report ({other.published})", veto=not copies)]
         # re-reports follow the first report within weeks: undated reports far apart in time
-        # are more likely about two events
+        # are more likely about two events, unless both name the same person (a later report
+        # of what became of someone)
         if a.published and b.published:
             gap = abs((a.published - b.published).days)
             if gap > 365 * int(s.cases["far_published_years"]):
                 return [Reason("published_far", w("published_far"), f"undated; reports {a.published} and {b.published}")]
-            if gap > int(s.cases["apart_published_days"]):
+            if gap > int(s.cases["apart_published_days"]) and not a.names & b.names:
                 return [Reason("published_apart", w("published_apart"), f"undated; reports {gap} days apart")]
         return [Reason("date_unknown", 0.0, "no date in one report")]
     assert a.end is not None and b.end is not None
@@ -419,7 +420,9 @@ def score_pair(a: Profile, b: Profile, links: Sequence[DocLink], s: LinkSettings
     reasons: list[Reason] = []
     if a.types and b.types:
         common = sorted(a.types & b.types)
-        if common:
+        if a.types == b.types and len(common) > 1:  # one shared type alone is common and says little
+            reasons.append(Reason("types_same", w("types_same"), ", ".join(common)))
+        elif common:
             reasons.append(Reason("types_overlap", w("types_overlap"), ", ".join(common)))
         else:
             reasons.append(Reason("types_disjoint", 0.0, f"{', '.join(sorted(a.types))} vs {', '.join(sorted(b.types))}", veto=True))
