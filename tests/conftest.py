@@ -255,3 +255,16 @@ def sample_document(data: bytes = b"sample original", doc_id: str | None = None)
     doc.incidents = [inc, hedged]
     doc.cites = [Citation("Daily NK", at("Daily NK"), Why("attribution.v1", "told-outlet", ""))]
     return doc
+
+
+# -- keys for confidential values ----------------------------------------------------------------
+@pytest.fixture
+def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A new key file, set as RIGHTSLEDGER_KEY_FILE for this test (no passphrase)."""
+    from rightsledger.protect import crypto
+
+    path = tmp_path / "ledger.key"
+    crypto.write_key_file(path)
+    monkeypatch.delenv(crypto.PASSPHRASE_ENV, raising=False)
+    monkeypatch.setenv(crypto.KEY_FILE_ENV, str(path))
+    return path

@@ -36,7 +36,7 @@ def _state(ledger: Ledger) -> dict:
             "counts": counts}
 
 
-def test_backup_then_restore_into_an_empty_ledger(ledger, write_reports, tmp_path: Path) -> None:
+def test_backup_then_restore_into_an_empty_ledger(ledger, write_reports, key_file, tmp_path: Path) -> None:
     _fill(ledger, write_reports)
     before = _state(ledger)
     report = ledger.backup(tmp_path / "b.rlbak")
@@ -59,7 +59,7 @@ def test_backup_then_restore_into_an_empty_ledger(ledger, write_reports, tmp_pat
 
 
 @pytest.mark.postgres
-def test_restore_across_databases(sqlite_url: str, write_reports, tmp_path: Path, pg_url: str) -> None:
+def test_restore_across_databases(sqlite_url: str, write_reports, key_file, tmp_path: Path, pg_url: str) -> None:
     """A SQLite backup restores into PostgreSQL (and the ids keep counting from there)."""
     ledger = Ledger(sqlite_url)
     _fill(ledger, write_reports)
@@ -73,7 +73,7 @@ def test_restore_across_databases(sqlite_url: str, write_reports, tmp_path: Path
         assert other.verify().ok
 
 
-def test_restore_refuses_a_non_empty_ledger_unless_replacing(ledger, write_reports, tmp_path: Path) -> None:
+def test_restore_refuses_a_non_empty_ledger_unless_replacing(ledger, write_reports, key_file, tmp_path: Path) -> None:
     _fill(ledger, write_reports)
     ledger.backup(tmp_path / "b.rlbak")
     ledger.ingest([write_reports(2, folder="more", start=50)])
@@ -90,7 +90,7 @@ def _rewrite(path: Path, change) -> None:
 
 
 @pytest.mark.parametrize("damage", ["row", "original", "truncate", "garbage", "audit"])
-def test_a_damaged_backup_changes_nothing(ledger, write_reports, tmp_path: Path, damage: str) -> None:
+def test_a_damaged_backup_changes_nothing(ledger, write_reports, key_file, tmp_path: Path, damage: str) -> None:
     _fill(ledger, write_reports)
     path = tmp_path / "b.rlbak"
     ledger.backup(path)
@@ -120,7 +120,7 @@ def test_a_damaged_backup_changes_nothing(ledger, write_reports, tmp_path: Path,
         assert len(other.documents()) == 1  # untouched
 
 
-def test_encrypted_backup(ledger, write_reports, tmp_path: Path) -> None:
+def test_encrypted_backup(ledger, write_reports, key_file, tmp_path: Path) -> None:
     _fill(ledger, write_reports)
     salt = crypto.new_salt()
     key = crypto.derive_key("a long invented passphrase", salt)

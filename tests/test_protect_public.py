@@ -73,7 +73,7 @@ def _docs() -> list[Document]:
 
 
 @pytest.fixture
-def marked(ledger):
+def marked(ledger, key_file):
     docs = _docs()
     with ledger.db.write() as conn:
         repo = Repository(conn)

@@ -595,11 +595,17 @@ def export(
     if place_level not in lg.PLACE_LEVELS:
         raise typer.BadParameter(f"{place_level!r} is not a level; use one of: {', '.join(lg.PLACE_LEVELS)}",
                                  param_hint="--place-level")
+    locked: list[str] = []
     with state.ledger() as ledger, _output(output) as f:
         if public:
             n = ledger.export_public(fmt, f, place_level=place_level, include_unconfirmed=include_unconfirmed)
         else:
+            locked = ledger.locked()["locked_documents"]
             n = ledger.export(fmt, f, include_unconfirmed=include_unconfirmed)
+    if locked:
+        err.print(Text(f"left out {len(locked)} confidential document(s), locked (encrypted at rest): "
+                       f"{', '.join(locked[:10])}{' …' if len(locked) > 10 else ''}", style="yellow"))
+        err.print(Text("hint: ", style="bold") + Text(_unlock_hint()))
     if output is not None and not state.quiet:
         err.print(f"Wrote {n} {'document' if fmt == 'jsonl' else 'incident' if fmt == 'csv' else 'feature'}(s) to {output}")
 
@@ -619,7 +625,8 @@ def stats(ctx: typer.Context, json_: JsonOpt = False) -> None:
                        ("published", f"{s['published_first'] or '?'} … {s['published_last'] or '?'}"),
                        ("originals", f"{s['originals']} ({s['original_bytes']:,} bytes)"),
                        ("custody", _pairs(s["custody_events"])), ("incidents", _pairs(s["incidents"])),
-                       ("cases", s["cases"]), ("facts", _pairs(s["facts"]))):
+                       ("cases", s["cases"]), ("facts", _pairs(s["facts"])),
+                       ("sealed", _sealed_line(s["sealed"]))):
         grid.add_row(Text(key, style="bold"), Text(safe(value)))
     out.print(grid)
     for title, counts in (("incidents by type (asserted)", s["types"]), ("documents by outlet", s["outlets"])):
@@ -628,6 +635,21 @@ def stats(ctx: typer.Context, json_: JsonOpt = False) -> None:
             for k, v in counts.items():
                 table.add_row(Text(safe(k)), str(v))
             out.print(table)
+
+
+def _unlock_hint() -> str:
+    from rightsledger.protect import sealed
+
+    return sealed.UNLOCK_HINT
+
+
+def _sealed_line(sealed: dict[str, Any]) -> str:
+    if not sealed["values"]:
+        return "nothing is sealed"
+    state = {"ok": "open (key set)", "none": "LOCKED (no key set)", "wrong": "LOCKED (the key set is wrong)"}
+    return (f"{sealed['values']} value(s) encrypted at rest ({sealed['documents']} confidential document(s), "
+            f"{sealed['notes']} confidential note(s)); {sealed['locked']} locked; "
+            f"key {sealed['key_id']}: {state.get(sealed['key'], sealed['key'])}")
 
 
 def _pairs(counts: dict[str, int]) -> str:
@@ -655,6 +677,12 @@ def verify(ctx: typer.Context, json_: JsonOpt = False, quiet: QuietOpt = False) 
         if report.ok and not state.quiet:
             out.print(f"OK: {report.checked} original(s) match their SHA-256; {report.documents} document(s) complete; "
                       f"audit log of {chain.checked} entries intact (head {chain.head[:16]}).")
+        if report.sealed_checked and not state.quiet:
+            out.print(f"{report.sealed_checked} sealed (confidential) value(s) opened and match their SHA-256.")
+        if report.locked:
+            err.print(Text(f"{report.locked} sealed (confidential) value(s) locked, not checked"
+                           f"{': ' + report.key_problem if report.key_problem else ''}.", style="yellow"))
+            err.print(Text("hint: ", style="bold") + Text(_unlock_hint()))
         elif not report.ok:
             err.print(f"{len(report.problems) + (not chain.ok)} problem(s) in {report.checked} original(s) and "
                       f"{chain.checked + (not chain.ok)} audit entries. "
@@ -1067,6 +1095,104 @@ def serve(
         err.print(f"Review workspace on http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl+C to stop)")
         uvicorn.run(create_app(ledger, ReviewSettings(tile_url=tile_url)), host=host, port=port,
                     log_level="warning", proxy_headers=False, server_header=False)
+
+
+# -- confidential values: notes, informant details, keys ------------------------------------------
+@app.command("note")
+@translated
+def note(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="What the note is about: case, document or fact.")],
+    target: Annotated[str, typer.Argument(metavar="ID", help="The case, document or fact id.")],
+    text: Annotated[str | None, typer.Argument(metavar="TEXT", help="The note; without it, list the notes.")] = None,
+    confidential: Annotated[bool, typer.Option("--confidential", help="Encrypt the note at rest (needs the key).")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Add an analyst's note (or list the notes) on a case, document or fact."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        if text is not None:
+            note_id = ledger.add_note(kind, target, settings.current_user(), text, confidential=confidential)
+            if not state.quiet:
+                out.print(f"Added {'confidential ' if confidential else ''}note {note_id}.")
+            return
+        rows = ledger.notes(kind, target)
+    _print_notes(rows, state.json or json_)
+
+
+@app.command("informant")
+@translated
+def informant(
+    ctx: typer.Context,
+    fact_id: Annotated[int, typer.Argument(metavar="FACT", help="The id of a source (informant) fact.")],
+    text: Annotated[str | None, typer.Argument(metavar="TEXT", help="Identity or contact details; without it, list them.")] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Record (or show) details about an informant: always encrypted at rest, never exported."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        if text is not None:
+            note_id = ledger.add_informant_detail(fact_id, settings.current_user(), text)
+            if not state.quiet:
+                out.print(f"Recorded informant detail {note_id} (encrypted).")
+            return
+        rows = ledger.informant_details(fact_id)
+    _print_notes(rows, state.json or json_)
+
+
+def _print_notes(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        emit_json([{k: r[k] for k in ("id", "user_name", "at", "body", "confidential", "locked")} for r in rows])
+        return
+    for r in rows:
+        out.print(Text(f"[{r['id']}] {r['at'][:19]} {r['user_name']}{' (confidential)' if r['confidential'] else ''}: ",
+                       style="bold") + Text(safe(r["body"])))
+    if any(r["locked"] for r in rows):
+        err.print(Text("hint: ", style="bold") + Text(_unlock_hint()))
+
+
+key_app = typer.Typer(help="Keys that encrypt confidential values at rest.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("new")
+@translated
+def key_new(file: Annotated[Path, typer.Argument(metavar="FILE", help="A new file to write the key to (never overwritten).")]) -> None:
+    """Write a new random 256-bit key to FILE (readable by you only); use it with RIGHTSLEDGER_KEY_FILE=FILE."""
+    from rightsledger.protect import crypto
+
+    crypto.write_key_file(file)
+    err.print(f"Wrote a new key to {file}. Keep a copy somewhere safe: without it confidential values cannot be read.")
+
+
+@key_app.command("rotate")
+@translated
+def key_rotate(
+    ctx: typer.Context,
+    new_key_file: Annotated[Path | None, typer.Option("--new-key-file", metavar="FILE", help="The new key (see `key new`).")] = None,
+    new_passphrase: Annotated[bool, typer.Option("--new-passphrase", help="Derive the new key from a passphrase (prompted).")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Re-encrypt every confidential value with a new key, all or nothing (the current key comes
+    from RIGHTSLEDGER_KEY_FILE or RIGHTSLEDGER_PASSPHRASE). Afterwards the old key opens nothing."""
+    from rightsledger.protect import crypto
+
+    if (new_key_file is None) == (not new_passphrase):
+        raise typer.BadParameter("give exactly one of --new-key-file FILE or --new-passphrase", param_hint="--new-key-file")
+    salt = b""
+    if new_key_file is not None:
+        key, kind = crypto.read_key_file(new_key_file), "file"
+    else:
+        salt, kind = crypto.new_salt(), "passphrase"
+        key = crypto.derive_key(typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True), salt)
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        n = ledger.rotate_key(key, kind=kind, salt=salt)
+    if state.json or json_:
+        emit_json({"resealed": n, "kind": kind})
+    elif not state.quiet:
+        where = f"RIGHTSLEDGER_KEY_FILE={new_key_file}" if new_key_file else "RIGHTSLEDGER_PASSPHRASE to the new passphrase"
+        out.print(f"Re-encrypted {n} value(s) with the new key. From now on set {where}; the old key opens nothing.")
 
 
 user_app = typer.Typer(help="Manage review workspace accounts.", no_args_is_help=True)

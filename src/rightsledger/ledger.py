@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from contextlib import contextmanager
 import logging
 import re
 import os
@@ -26,7 +27,9 @@ from rightsledger.errors import ConfigError, IngestError, NotFoundError, RightsL
 from rightsledger.export import public
 from rightsledger.protect import audit
 from rightsledger.protect import backup as backups
+from rightsledger.protect import crypto
 from rightsledger.protect import marks as marking
+from rightsledger.protect import sealed as sealing
 from rightsledger.export import FORMATS, export_documents
 from rightsledger.export.tabular import place_label, victims_label  # shared by the CSV and the CLI
 from rightsledger.extract import places as geoparse
@@ -115,6 +118,9 @@ class VerifyReport:
     documents: int = 0
     problems: list[evidence.Mismatch] = field(default_factory=list)
     chain: audit.ChainReport = field(default_factory=audit.ChainReport)
+    sealed_checked: int = 0  # sealed values opened with the key and matched to their SHA-256
+    locked: int = 0  # sealed values not checked: no key (or a wrong one, see `key_problem`)
+    key_problem: str = ""
 
     @property
     def ok(self) -> bool:
@@ -122,7 +128,9 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "originals_checked": self.checked, "documents": self.documents,
-                "problems": [p.to_dict() for p in self.problems], "audit": self.chain.to_dict()}
+                "problems": [p.to_dict() for p in self.problems], "audit": self.chain.to_dict(),
+                "sealed_checked": self.sealed_checked, "locked_not_checked": self.locked,
+                "key_problem": self.key_problem or None}
 
 
 Progress = Callable[[ItemResult], None]
@@ -289,9 +297,18 @@ def run_batch(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[s
 class Ledger:
     """An incident ledger in a SQLite file or a PostgreSQL database (migrated on open)."""
 
-    def __init__(self, url: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, url: str | os.PathLike[str] | None = None, *, key: bytes | None = None) -> None:
+        """`key` opens confidential values; without it RIGHTSLEDGER_KEY_FILE or RIGHTSLEDGER_PASSPHRASE
+        is used, and without those confidential values stay locked (everything else works)."""
         self.url = settings.database_url(url)
         self.db = Database(self.url)
+        self.keyring = sealing.Keyring(key)
+
+    def _repo(self, conn: Any) -> Repository:
+        return Repository(conn, self.keyring)
+
+    def _rev(self, conn: Any) -> ReviewRepository:
+        return ReviewRepository(conn, self.keyring)
 
     def __enter__(self) -> Ledger:
         return self
@@ -338,12 +355,12 @@ class Ledger:
             return ItemResult(item.source, FAILED, reason=item.reason)
         sha = evidence.digest(item.data)
         with self.db.read() as conn:  # a read: no commit to flush to disk for the common case
-            repo = Repository(conn)
+            repo = self._repo(conn)
             known = repo.document_id_for(sha)
             doc_id = sha if repo.id_taken(sha[:ID_LENGTH]) else sha[:ID_LENGTH]
         if known:
             with self.db.write() as conn:
-                return self._repeat(Repository(conn), item, sha, known)
+                return self._repeat(self._repo(conn), item, sha, known)
         # Reading and extraction happen outside the write transaction, so they never hold the lock.
         try:
             prepared, doc = _prepare_and_extract(item, doc_id)
@@ -354,7 +371,7 @@ class Ledger:
             log.warning("%s: %s", item.source, w)
         details = {"media_type": item.media_type, "size": len(item.data), **jsonable(item.meta)}
         with self.db.write() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
             known = repo.document_id_for(sha)
             if known:  # another process stored the same bytes meanwhile
                 return self._repeat(repo, item, sha, known)
@@ -369,30 +386,34 @@ class Ledger:
     def resolve(self, ref: str) -> str:
         """The id of the document `ref` names (an id, a unique prefix of one, or a SHA-256)."""
         with self.db.read() as conn:
-            return Repository(conn).resolve(ref)
+            return self._repo(conn).resolve(ref)
 
     def documents(self) -> list[dict[str, Any]]:
         """A listing row per document (id, outlet, published, title, url, incident counts)."""
         with self.db.read() as conn:
-            return Repository(conn).summaries()
+            return self._repo(conn).summaries()
 
-    def document(self, ref: str) -> Document:
-        """One document with its incidents, facts and citations."""
+    def document(self, ref: str, *, allow_locked: bool = False) -> Document:
+        """One document with its incidents, facts and citations. A confidential document without
+        its key raises KeyProblem, unless `allow_locked` (then `doc.locked` and stand-ins)."""
         with self.db.read() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
             docs = repo.load([repo.resolve(ref)])
         if not docs:
             raise NotFoundError(f"no document {ref!r} in the ledger", hint="see `rightsledger list`")
+        if docs[0].locked and not allow_locked:
+            raise crypto.KeyProblem(f"document {docs[0].id} is confidential and locked: its text, original and "
+                                    "informant details are encrypted at rest", hint=sealing.UNLOCK_HINT)
         return docs[0]
 
     def iter_documents(self, ids: Iterable[str] | None = None) -> Iterator[Document]:
         with self.db.read() as conn:
-            yield from Repository(conn).iter_documents(ids)
+            yield from self._repo(conn).iter_documents(ids)
 
     def record(self, ref: str) -> dict[str, Any]:
         """Everything stored about a document beside the model: custody, source text, offsets."""
         with self.db.read() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
             doc_id = repo.resolve(ref)
             rec = repo.document_record(doc_id)
             rec["custody"] = [c.to_dict() for c in repo.custody(doc_id)]
@@ -401,30 +422,116 @@ class Ledger:
     def original(self, ref: str) -> bytes:
         """The original bytes of a document, verified against their SHA-256."""
         with self.db.read() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
             doc = repo.load([repo.resolve(ref)])[0]
             return repo.original(doc.sha256)
 
     def export(self, fmt: str, out: IO[str], *, include_unconfirmed: bool = False) -> int:
         """Write every document in `fmt` (jsonl, csv, geojson) to `out`; returns records written.
 
-        A full export carries informant details, so it is recorded in the audit log."""
-        n = export_documents(self.iter_documents(), fmt, out, include_unconfirmed=include_unconfirmed)
+        Confidential documents are included with the key and left out without it (`locked()`
+        names them). A full export carries informant details, so it is recorded in the audit log
+        (as `export_confidential` when it includes confidential documents)."""
+        ids, left_out, included = self._exportable()
+        n = export_documents(self.iter_documents(ids), fmt, out, include_unconfirmed=include_unconfirmed)
         with self.db.write() as conn:
-            audit.append(conn, settings.current_user(), "export", f"export:{fmt}",
-                         {"records": n, "unconfirmed": include_unconfirmed, "informants": True})
+            audit.append(conn, settings.current_user(), "export_confidential" if included else "export",
+                         f"export:{fmt}", {"records": n, "unconfirmed": include_unconfirmed, "informants": True,
+                                           "confidential_documents": included, "left_out": left_out})
         return n
+
+    def _exportable(self) -> tuple[list[str], list[str], list[str]]:
+        """(ids to export, confidential ids left out because locked, confidential ids included)."""
+        with self.db.read() as conn:
+            ids = self._repo(conn).document_ids()
+            confidential = sealing.sealed_documents(conn)
+            key = self.keyring.get(conn) if confidential else None
+        if key is not None:
+            return ids, [], sorted(confidential)
+        return [i for i in ids if i not in confidential], sorted(confidential), []
+
+    def locked(self) -> dict[str, Any]:
+        """What is encrypted at rest and whether it can be opened now: counts of sealed values,
+        confidential documents and notes, `locked` values, and `key`: none, ok, wrong or not needed."""
+        with self.db.read() as conn:
+            found: dict[str, Any] = sealing.counts(conn)
+            rec = sealing.key_record(conn)
+            try:
+                key = self.keyring.get(conn)
+                found["key"] = "ok" if key is not None and rec is not None else "none" if rec is not None else "not needed"
+            except crypto.KeyProblem:
+                key, found["key"] = None, "wrong"
+            found["key_id"] = rec.key_id if rec is not None else None
+            found["locked"] = found["values"] if key is None else 0
+            found["locked_documents"] = sorted(sealing.sealed_documents(conn)) if key is None else []
+        return found
 
     # -- protection: marks and the public export ------------------------------------------------
     def mark(self, target_kind: str, ref: str, mark: str, *, user: str | None = None, on: bool = True) -> str:
-        """Mark a document (`sensitive` or `confidential`) or a case (`sensitive`); returns its id."""
+        """Mark a document (`sensitive` or `confidential`) or a case (`sensitive`); returns its id.
+
+        Marking a document confidential seals what was read from it, in the same transaction
+        (it needs a key: the first one used becomes the ledger's); clearing the mark unseals it."""
         if target_kind == "document":
             target_id = self.resolve(ref)
         else:
             target_id = self.case(ref).id
+        user = user or settings.current_user()
+        sealed_now = False
         with self.db.write() as conn:
-            marking.set_mark(conn, target_kind, target_id, mark, user or settings.current_user(), on)
+            changed = marking.set_mark(conn, target_kind, target_id, mark, user, on)
+            if changed and target_kind == "document" and mark == "confidential":
+                owner = sealing.document_owner(target_id)
+                if on:
+                    key = self.keyring.enroll(conn)
+                    n = sealing.seal_document(conn, key, target_id)
+                    sealing.scrub_cases_of(conn, target_id)
+                else:
+                    key = self.keyring.need(conn, f"document {target_id}")
+                    n = sealing.unseal_owner(conn, key, owner)
+                audit.append(conn, user, "seal" if on else "unseal", owner, {"values": n, "key_id": sealing.key_id(key)})
+                sealed_now = on
+        if sealed_now:
+            self._forget_cleartext()
         return target_id
+
+    def _forget_cleartext(self) -> None:
+        """SQLite keeps earlier page images in its write-ahead log until a checkpoint: after
+        sealing, checkpoint and truncate it (best effort: a long reader can postpone it)."""
+        if self.db.dialect != "sqlite":
+            return
+        raw = self.db.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+
+    @contextmanager
+    def _in_clear(self, conn: Any, doc_id: str) -> Iterator[None]:
+        """Inside one write transaction: a confidential document's rows in clear for a change,
+        sealed again before the transaction commits (needs the key)."""
+        key = None
+        if sealing.is_sealed(conn, f"documents:{doc_id}"):
+            key = self.keyring.need(conn, f"document {doc_id}")
+            sealing.unseal_owner(conn, key, sealing.document_owner(doc_id))
+        yield
+        if key is not None:
+            sealing.seal_document(conn, key, doc_id)
+
+    # -- protection: keys -------------------------------------------------------------------------
+    def rotate_key(self, new_key: bytes, *, kind: str = "file", salt: bytes = b"", user: str | None = None) -> int:
+        """Re-seal every sealed value under `new_key` in one transaction (all or nothing), audited;
+        afterwards the old key opens nothing. Returns how many values were re-sealed."""
+        with self.db.write() as conn:
+            rec = sealing.key_record(conn)
+            old = self.keyring.need(conn, "the ledger's sealed values") if rec is not None else None
+            n = sealing.rotate(conn, old, new_key, kind, salt)
+            audit.append(conn, user or settings.current_user(), "key_rotate", "key",
+                         {"values": n, "old_key_id": rec.key_id if rec is not None else None,
+                          "new_key_id": sealing.key_id(new_key)})
+        self.keyring = sealing.Keyring(new_key)
+        self._forget_cleartext()
+        return n
 
     def marks(self) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -437,7 +544,8 @@ class Ledger:
         public.check_level(place_level)
         with self.db.read() as conn:
             found = marking.all_marks(conn)
-        docs = public.public_documents(self.iter_documents(), found, place_level)
+            ids = [i for i in self._repo(conn).document_ids() if i not in found.confidential_documents]
+        docs = public.public_documents(self.iter_documents(ids), found, place_level)
         return export_documents(docs, fmt, out, include_unconfirmed=include_unconfirmed)
 
     # -- protection: backup and restore ---------------------------------------------------------
@@ -458,16 +566,31 @@ class Ledger:
 
     def stats(self) -> dict[str, Any]:
         with self.db.read() as conn:
-            out = Repository(conn).stats()
+            out = self._repo(conn).stats()
         out["database"] = settings.redact_url(self.url)
+        out["sealed"] = self.locked()
         return out
 
     def verify(self, progress: Callable[[int], None] | None = None) -> VerifyReport:
         """Re-hash every stored original; also check every document has its original and custody."""
         report = VerifyReport()
         with self.db.read() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
+            sealed = sealing.sealed_originals(conn)
+            try:
+                key = self.keyring.get(conn) if sealed or sealing.counts(conn)["values"] else None
+            except crypto.KeyProblem as exc:
+                key, report.key_problem = None, str(exc)
             for sha, data in repo.iter_originals():
+                if sha in sealed:
+                    if key is None:
+                        report.locked += 1
+                        continue
+                    report.sealed_checked += 1
+                    try:
+                        data = crypto.open_sealed(key, bytes(sealed[sha].data), sealed[sha].ref)
+                    except crypto.KeyProblem:
+                        data = b""
                 report.checked += 1
                 if evidence.digest(data) != sha:
                     report.problems.append(evidence.Mismatch(sha, repo.document_id_for(sha),
@@ -475,6 +598,12 @@ class Ledger:
                 if progress:
                     progress(report.checked)
             report.problems += repo.incomplete()
+            if key is not None:  # every other sealed value against its plaintext SHA-256
+                others = [(ref, p) for ref, p in sealing.check_all(conn, key) if not ref.startswith("originals:")]
+                report.sealed_checked += sealing.counts(conn)["values"] - len(sealed)
+                report.problems += [evidence.Mismatch("", ref.split(":", 1)[1], f"sealed {ref}: {p}") for ref, p in others]
+            else:
+                report.locked += sealing.counts(conn)["values"] - len(sealed)
             report.documents = len(repo.document_ids())
             report.chain = audit.verify(conn)
         return report
@@ -531,6 +660,10 @@ class Ledger:
     def _link(self, repo: Repository, ids: Sequence[str], full: bool = False) -> LinkReport:
         """Link `ids` against the ledger and store the decisions (inside the caller's transaction)."""
         index = CandidateKeys(repo)
+        locked = sorted(set(ids) & sealing.sealed_documents(repo.conn))
+        if locked and self.keyring.get(repo.conn) is None:  # their link keys would be rebuilt from stand-ins
+            raise crypto.KeyProblem(f"linking needs the text of {len(locked)} confidential document(s) "
+                                    f"({', '.join(locked[:5])}), which is locked", hint=sealing.UNLOCK_HINT)
         docs = index.documents(sorted(set(ids)))
         link_settings = linking.load_settings()
         result = linking.Linker(index, link_settings, self._overrides(repo)).add(docs)
@@ -538,8 +671,9 @@ class Ledger:
                  for lk in result.links]
         links += [{"kind": "duplicate", "from_id": d, "to_id": o, "score": 1.0, "detail": "copy of an earlier text"}
                   for d, o in sorted(result.duplicate_of.items()) if o]
+        confidential = sealing.sealed_documents(repo.conn)
         rows = [{"id": c.id, "status": c.status, "types": c.types, "origin_count": len(c.independent_origins),
-                 "summary": c.explain()} for c in result.cases]
+                 "summary": sealing.scrub_case_summary(c.explain(), confidential)} for c in result.cases]
         repo.save_links(result.duplicate_of, result.case_of, rows, result.retired, links)
         repo.mark_linked([d.id for d in docs], link_settings.version)
         dups = sum(1 for o in result.duplicate_of.values() if o)
@@ -548,7 +682,7 @@ class Ledger:
     def link_new(self) -> LinkReport:
         """Link every document the linker has not seen yet (normally run by `ingest`)."""
         with self.db.write() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
             return self._link(repo, repo.unlinked_ids())
 
     def link(self, document_ids: list[str] | None = None) -> LinkReport:
@@ -558,7 +692,7 @@ class Ledger:
         documents in one deterministic pass, in one transaction.
         """
         with self.db.write() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
             if document_ids is None:
                 repo.clear_linking()
                 return self._link(repo, repo.document_ids(), full=True)
@@ -570,7 +704,7 @@ class Ledger:
         if status is not None and status not in linking.STATUSES:
             raise NotFoundError(f"no case status {status!r}", hint="use one of: " + ", ".join(linking.STATUSES))
         with self.db.read() as conn:
-            found = [Case.from_json(s) for s in Repository(conn).cases(status)]
+            found = [Case.from_json(s) for s in self._repo(conn).cases(status)]
         if type:
             found = [c for c in found if type in c.types]
         if place:
@@ -581,7 +715,7 @@ class Ledger:
     def case(self, case_id: str) -> Case:
         """One case (an id or a unique prefix of one), with what `Case.explain()` shows."""
         with self.db.read() as conn:
-            s = Repository(conn).case(case_id.strip())
+            s = self._repo(conn).case(case_id.strip())
         if s is None:
             raise NotFoundError(f"no case {case_id!r} in the ledger", hint="see `rightsledger cases`")
         return Case.from_json(s)
@@ -590,7 +724,7 @@ class Ledger:
         """An analyst's decision that two cases are one event; kept across every re-link."""
         a, b = self.case(case_a), self.case(case_b)
         with self.db.write() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
             ma, mb = repo.case_members(a.id), repo.case_members(b.id)
             repo.add_override("merge", min(ma), min(mb), note)
             report = self._link(repo, sorted({d for d, _ in ma + mb}))
@@ -601,7 +735,7 @@ class Ledger:
         Returns what remains of the case."""
         c = self.case(case_id)
         with self.db.write() as conn:
-            repo = Repository(conn)
+            repo = self._repo(conn)
             doc_id = repo.resolve(document)
             members = repo.case_members(c.id)
             mine = [m for m in members if m[0] == doc_id]
@@ -624,7 +758,7 @@ class Ledger:
     def overrides(self) -> list[dict[str, Any]]:
         """Every merge and split an analyst recorded, oldest first, with who and when."""
         with self.db.read() as conn:
-            return Repository(conn).overrides()
+            return self._repo(conn).overrides()
 
     # -- review workspace: accounts and sessions ----------------------------------------------
     # Passwords arrive hashed (argon2, `rightsledger.review.auth`); the ledger never sees one.
@@ -634,7 +768,7 @@ class Ledger:
         _check_role(role)
         by = created_by or settings.current_user()
         with self.db.write() as conn:
-            rev = ReviewRepository(conn)
+            rev = self._rev(conn)
             if rev.user(name) is not None:
                 raise ConfigError(f"there is already a user {name!r}", hint="choose another name")
             rev.add_user(name, role, password_hash, by)
@@ -644,7 +778,7 @@ class Ledger:
                     disabled: bool | None = None) -> None:
         """Change a user's role, password or disabled flag; their sessions end when they lose access."""
         with self.db.write() as conn:
-            rev = ReviewRepository(conn)
+            rev = self._rev(conn)
             user = rev.user(name)
             if user is None:
                 raise NotFoundError(f"no user {name!r}", hint="see the users page or `rightsledger user add`")
@@ -669,48 +803,48 @@ class Ledger:
     def user(self, name: str) -> dict[str, Any] | None:
         """An account with its password hash (for checking a login), or None."""
         with self.db.read() as conn:
-            return ReviewRepository(conn).user(name)
+            return self._rev(conn).user(name)
 
     def users(self) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            return ReviewRepository(conn).users()
+            return self._rev(conn).users()
 
     def login_throttle(self, name: str) -> dict[str, Any] | None:
         with self.db.read() as conn:
-            return ReviewRepository(conn).throttle(name)
+            return self._rev(conn).throttle(name)
 
     def record_login_failure(self, name: str, failures: int, at: datetime, locked_until: datetime | None) -> None:
         with self.db.write() as conn:
-            ReviewRepository(conn).record_failure(name, failures, at, locked_until)
+            self._rev(conn).record_failure(name, failures, at, locked_until)
 
     def clear_login_failures(self, name: str) -> None:
         with self.db.write() as conn:
-            ReviewRepository(conn).clear_throttle(name)
+            self._rev(conn).clear_throttle(name)
 
     def start_session(self, user_id: int, token_hash: str, csrf: str, created: datetime, expires: datetime) -> None:
         with self.db.write() as conn:
-            rev = ReviewRepository(conn)
+            rev = self._rev(conn)
             rev.end_sessions(expired_before=created)  # housekeeping: forget sessions that ran out
             rev.add_session(token_hash, user_id, csrf, created, expires)
 
     def session(self, token_hash: str, now: datetime) -> tuple[dict[str, Any], str] | None:
         with self.db.read() as conn:
-            return ReviewRepository(conn).session(token_hash, now)
+            return self._rev(conn).session(token_hash, now)
 
     def end_session(self, token_hash: str) -> None:
         with self.db.write() as conn:
-            ReviewRepository(conn).end_sessions(token_hash=token_hash)
+            self._rev(conn).end_sessions(token_hash=token_hash)
 
     # -- review workspace: facts, cases, notes --------------------------------------------------
     def review_facts(self, ref: str) -> list[dict[str, Any]]:
         """Every fact of a document with its id, status, current value, proposal and why."""
         with self.db.read() as conn:
-            doc_id = Repository(conn).resolve(ref)
-            return ReviewRepository(conn).document_facts(doc_id)
+            doc_id = self._repo(conn).resolve(ref)
+            return self._rev(conn).document_facts(doc_id)
 
     def fact(self, fact_id: int) -> dict[str, Any]:
         with self.db.read() as conn:
-            return ReviewRepository(conn).fact(fact_id)
+            return self._rev(conn).fact(fact_id)
 
     def confirm_fact(self, fact_id: int, user: str) -> dict[str, Any]:
         return self._review_fact(fact_id, user, "confirm", "confirmed")
@@ -729,32 +863,39 @@ class Ledger:
     def _review_fact(self, fact_id: int, user: str, action: str, status: str,
                      changes: dict[str, Any] | None = None, span: tuple[int, int] | None = None) -> dict[str, Any]:
         with self.db.write() as conn:
-            rev = ReviewRepository(conn)
-            before = rev.fact(fact_id)
-            current = None
-            if action == "correct":
-                value = _revised(before["kind"], before["value"], changes or {})
-                evidence_span = before["evidence"]
-                if span is not None:
-                    text = Repository(conn).load([before["document_id"]])[0].text
-                    evidence_span = _selection(text, *span).to_dict()
-                current = {"value": value, "evidence": evidence_span}
-                if before["kind"] == "date":
-                    rev.set_incident_date(before["incident_id"], value)
-            rev.set_fact(fact_id, status, current)
-            after = rev.fact(fact_id)
-            rev.log(user, action, "fact", str(fact_id), document_id=before["document_id"],
-                    old=_fact_state(before), new=_fact_state(after))
+            doc_id = self._rev(conn).fact(fact_id)["document_id"]
+            with self._in_clear(conn, doc_id):
+                after = self._change_fact(conn, fact_id, user, action, status, changes, span)
+        return after
+
+    def _change_fact(self, conn: Any, fact_id: int, user: str, action: str, status: str,
+                     changes: dict[str, Any] | None, span: tuple[int, int] | None) -> dict[str, Any]:
+        rev = self._rev(conn)
+        before = rev.fact(fact_id)
+        current = None
+        if action == "correct":
+            value = _revised(before["kind"], before["value"], changes or {})
+            evidence_span = before["evidence"]
+            if span is not None:
+                text = self._repo(conn).load([before["document_id"]])[0].text
+                evidence_span = _selection(text, *span).to_dict()
+            current = {"value": value, "evidence": evidence_span}
+            if before["kind"] == "date":
+                rev.set_incident_date(before["incident_id"], value)
+        rev.set_fact(fact_id, status, current)
+        after = rev.fact(fact_id)
+        rev.log(user, action, "fact", str(fact_id), document_id=before["document_id"],
+                old=_fact_state(before), new=_fact_state(after))
         return after
 
     def add_fact(self, incident_id: str, kind: str, start: int, end: int, value: dict[str, Any], user: str) -> int:
         """A fact the extraction missed, from a selection of the document's clean text."""
         if kind not in _FACT_FIELDS:
             raise ConfigError(f"no fact kind {kind!r}", hint="use one of: " + ", ".join(_FACT_FIELDS))
-        with self.db.write() as conn:
-            rev = ReviewRepository(conn)
+        with self.db.write() as conn, self._in_clear(conn, self._rev(conn).incident_document(incident_id)):
+            rev = self._rev(conn)
             doc_id = rev.incident_document(incident_id)
-            text = Repository(conn).load([doc_id])[0].text
+            text = self._repo(conn).load([doc_id])[0].text
             span = _selection(text, start, end)
             full = _revised(kind, _FACT_DEFAULTS[kind](span.text), value)
             fact_id = rev.add_fact(incident_id, kind, full, span, user)
@@ -768,17 +909,17 @@ class Ledger:
                 document_id: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         """Review log entries, newest first: who, when, what, old and new value."""
         with self.db.read() as conn:
-            return ReviewRepository(conn).history(target_kind, target_id, document_id, limit)
+            return self._rev(conn).history(target_kind, target_id, document_id, limit)
 
     def case_review_status(self, case_ids: Iterable[str]) -> dict[str, str]:
         with self.db.read() as conn:
-            return ReviewRepository(conn).case_status(case_ids)
+            return self._rev(conn).case_status(case_ids)
 
     def set_case_status(self, case_id: str, status: str, user: str) -> str:
         """Move a case along proposed → reviewed → verified (or rejected); refuses other jumps."""
         case = self.case(case_id)
         with self.db.write() as conn:
-            rev = ReviewRepository(conn)
+            rev = self._rev(conn)
             old = rev.case_status([case.id])[case.id]
             if status not in CASE_STEPS.get(old, ()):
                 allowed = ", ".join(CASE_STEPS.get(old, ())) or "nothing"
@@ -792,7 +933,7 @@ class Ledger:
         """`merge_cases`, with the reviewer recorded in the review log."""
         merged = self.merge_cases(case_a, case_b, note or f"merged by {user}")
         with self.db.write() as conn:
-            ReviewRepository(conn).log(user, "merge", "case", merged.id, old={"cases": [case_a, case_b]},
+            self._rev(conn).log(user, "merge", "case", merged.id, old={"cases": [case_a, case_b]},
                                        new={"case": merged.id, "note": note})
         return merged
 
@@ -800,40 +941,65 @@ class Ledger:
         """`split_case`, with the reviewer recorded in the review log."""
         rest = self.split_case(case_id, document, note or f"split by {user}")
         with self.db.write() as conn:
-            ReviewRepository(conn).log(user, "split", "case", case_id, old={"case": case_id, "document": document},
+            self._rev(conn).log(user, "split", "case", case_id, old={"case": case_id, "document": document},
                                        new={"case": rest.id, "note": note})
         return rest
 
-    def add_note(self, target_kind: str, target_id: str, user: str, body: str) -> int:
+    def add_note(self, target_kind: str, target_id: str, user: str, body: str, *, confidential: bool = False) -> int:
+        """An analyst's note on a case, document or fact; a confidential one is sealed (needs the
+        key), and so is every note on a confidential document."""
+        if target_kind not in ("case", "document", "fact"):
+            raise ConfigError(f"notes cannot be attached to {target_kind!r}", hint="use case, document or fact")
+        return self._note(target_kind, target_id, user, body, confidential)
+
+    def _note(self, target_kind: str, target_id: str, user: str, body: str, confidential: bool) -> int:
         body = body.strip()
         if not body:
             raise ConfigError("the note is empty", hint="write something before saving")
-        if target_kind not in ("case", "document", "fact"):
-            raise ConfigError(f"notes cannot be attached to {target_kind!r}", hint="use case, document or fact")
+        document_id = target_id if target_kind == "document" else None
         with self.db.write() as conn:
-            rev = ReviewRepository(conn)
-            note_id = rev.add_note(target_kind, target_id, user, body[:20_000])
-            rev.log(user, "note", target_kind, target_id,
-                    document_id=target_id if target_kind == "document" else None, new={"note": note_id})
+            key = self.keyring.enroll(conn) if confidential else None
+            rev = self._rev(conn)
+            with self._in_clear(conn, document_id or ""):
+                note_id = rev.add_note(target_kind, target_id, user, body[:20_000])
+                if key is not None:
+                    sealing.seal_note(conn, key, note_id)
+                rev.log(user, "note", target_kind, target_id, document_id=document_id,
+                        new={"note": note_id, "confidential": confidential})
+        if confidential:
+            self._forget_cleartext()
         return note_id
+
+    def add_informant_detail(self, fact_id: int, user: str, body: str) -> int:
+        """An analyst's details about an informant (identity, how to reach them), attached to a
+        source fact: always sealed, never exported, shown only with the key."""
+        fact = self.fact(fact_id)
+        if fact["kind"] != "source":
+            raise ConfigError(f"fact {fact_id} is a {fact['kind']} fact, not an informant (source)",
+                              hint="see the source facts with `rightsledger explain DOC`")
+        return self._note("informant", str(fact_id), user, body, True)
+
+    def informant_details(self, fact_id: int) -> list[dict[str, Any]]:
+        """Details recorded about the informant of a source fact (bodies locked without the key)."""
+        return self.notes("informant", str(fact_id))
 
     def notes(self, target_kind: str, target_id: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            return ReviewRepository(conn).notes(target_kind, target_id)
+            return self._rev(conn).notes(target_kind, target_id)
 
     # -- review workspace: search, dashboard, map, timeline ------------------------------------
     def search(self, filters: SearchFilters, limit: int = 50, offset: int = 0) -> dict[str, Any]:
         """Incidents matching full text and facets: {"total", "rows", "facets"}."""
         with self.db.read() as conn:
-            return ReviewRepository(conn).search(filters, limit, offset)
+            return self._rev(conn).search(filters, limit, offset)
 
     def dashboard(self) -> dict[str, Any]:
         """Counts of asserted incidents by type, province and year, plus the most recent cases."""
         with self.db.read() as conn:
-            rev = ReviewRepository(conn)
+            rev = self._rev(conn)
             found = rev.search(SearchFilters(modalities=("asserted",)), limit=0)
             recent = rev.recent_cases(10)
-            stats = Repository(conn).stats()
+            stats = self._repo(conn).stats()
         return {"incidents": found["total"], "facets": found["facets"], "recent_cases": recent,
                 "documents": stats["documents"], "cases": stats["cases"]}
 
@@ -841,13 +1007,13 @@ class Ledger:
         """One marker per case (or per incident outside any case) with coordinates: where, how
         many victims, types, and origin→destination lines for relocations and repatriations."""
         with self.db.read() as conn:
-            rows = ReviewRepository(conn).located(filters)
+            rows = self._rev(conn).located(filters)
         return _markers(rows)
 
     def timeline(self, filters: SearchFilters) -> list[dict[str, Any]]:
         """One entry per case (or lone incident) with its date range and precision, oldest first."""
         with self.db.read() as conn:
-            rev = ReviewRepository(conn)
+            rev = self._rev(conn)
             rows = rev.dated(filters)
             details = rev.incident_facts([r["id"] for r in rows])
         seen: dict[str, dict[str, Any]] = {}
@@ -865,13 +1031,13 @@ class Ledger:
                           informants: bool = False) -> int:
         """`export`, for the review app: informant details left out unless `informants`; an
         export that includes them is recorded in the review log."""
-        docs = self.iter_documents()
+        docs = self.iter_documents(self._exportable()[0])
         if not informants:
             docs = (_without_informants(d) for d in docs)
         n = export_documents(docs, fmt, out, include_unconfirmed=include_unconfirmed)
         if informants:
             with self.db.write() as conn:
-                ReviewRepository(conn).log(user, "export", "export", fmt,
+                self._rev(conn).log(user, "export", "export", fmt,
                                            new={"informants": True, "records": n, "unconfirmed": include_unconfirmed})
         return n
 

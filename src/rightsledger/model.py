@@ -368,6 +368,8 @@ class Document:
     duplicate_of: str | None = None
     incidents: list[Incident] = field(default_factory=list)
     layers: dict[str, Any] = field(default_factory=dict)
+    # Confidential and no key given: text, evidence text and informants are sealed stand-ins.
+    locked: bool = False
 
     def span(self, start: int, end: int) -> Span:
         return Span.of(self.text, start, end)

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Date, DateTime, LargeBinary, Table, delete, f
 from rightsledger import evidence
 from rightsledger.errors import ConfigError, IntegrityError
 from rightsledger.protect import audit, crypto
-from rightsledger.store.schema import audit_log, documents, metadata, originals, web_sessions
+from rightsledger.store.schema import audit_log, documents, metadata, originals, sealed_values, web_sessions
 from rightsledger.store.session import Database, head_revision
 
 FORMAT = "rightsledger-backup"
@@ -196,7 +196,10 @@ def read(path: str | os.PathLike[str], key: bytes | None = None) -> Snapshot:
             raise IntegrityError(f"backup table {name} does not match its manifest",
                                  hint="the file was altered or damaged; use another backup")
     decoded = {name: [_decode(by_name[name], r) for r in rs] for name, rs in rows.items()}
+    sealed = {r["ref"] for r in decoded.get(sealed_values.name, [])}
     for r in decoded.get(originals.name, []):
+        if f"originals:{r['sha256']}" in sealed:  # confidential: sealed (GCM-authenticated), checked by `verify`
+            continue
         if evidence.digest(r["content"]) != r["sha256"]:
             raise IntegrityError(f"backup original {r['sha256']} no longer matches its SHA-256",
                                  hint="the file was altered; use another backup")

@@ -61,11 +61,28 @@ def read_key_file(path: str | os.PathLike[str]) -> bytes:
     if len(data) == KEY_BYTES:
         return data
     raise KeyProblem(f"the key file {path} does not hold a 32-byte key",
-                    hint="write one with `python -c 'import secrets; print(secrets.token_hex(32))' > FILE`")
+                    hint="write one with `rightsledger key new FILE`")
 
 
 def new_key_hex() -> str:
     return secrets.token_hex(KEY_BYTES)
+
+
+def write_key_file(path: str | os.PathLike[str]) -> bytes:
+    """Write a new random key (64 hex digits) to a new file readable by its owner only."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise KeyProblem(f"{path} already exists; a key file is never overwritten",
+                         hint="choose a new file name (the old key may still be needed)") from None
+    except OSError as e:
+        raise KeyProblem(f"cannot create the key file {path}: {e.strerror}", hint="check the folder") from None
+    text = new_key_hex()
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(text + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    return binascii.unhexlify(text)
 
 
 def key_from_env(salt: bytes, *, key_file: str | None = None, passphrase: str | None = None) -> bytes | None:

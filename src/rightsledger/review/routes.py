@@ -182,7 +182,7 @@ def documents_page(request: Request, user: auth.User = Depends(allowed("read")))
 @router.get("/documents/{ref}")
 def document_page(request: Request, ref: str, user: auth.User = Depends(allowed("read"))) -> Response:
     ledger = _ledger(request)
-    doc = ledger.document(ref)
+    doc = ledger.document(ref, allow_locked=True)  # a locked confidential one: metadata and a notice
     facts = ledger.review_facts(doc.id)
     record = ledger.record(doc.id)
     incidents: dict[str, list[dict[str, Any]]] = {inc.id: [] for inc in doc.incidents}
@@ -193,7 +193,7 @@ def document_page(request: Request, ref: str, user: auth.User = Depends(allowed(
     status = ledger.case_review_status([c for c in case_of.values() if c])
     url = doc.url or ""
     return html(request, "document.html", {
-        "doc": doc, "record": record, "segments": present.segments(doc.text, facts), "incidents": incidents,
+        "doc": doc, "record": record, "segments": [] if doc.locked else present.segments(doc.text, facts), "incidents": incidents,
         "modality": modality, "case_of": case_of, "case_status": status, "choices": CHOICES,
         "history": ledger.history(document_id=doc.id), "notes": ledger.notes("document", doc.id),
         "safe_url": url if url.lower().startswith(("http://", "https://")) else None,

@@ -25,6 +25,7 @@ from sqlalchemy import text as text_
 
 from rightsledger import evidence
 from rightsledger.protect import audit
+from rightsledger.protect import sealed as sealing
 from rightsledger.errors import NotFoundError
 from rightsledger.settings import current_user
 from rightsledger.model import (
@@ -144,8 +145,9 @@ def _apply_fact(incident: Incident, row: Any) -> None:
 
 
 class Repository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keyring: sealing.Keyring | None = None) -> None:
         self.conn = conn
+        self.keyring = keyring  # opens sealed (confidential) values; without it they read as stand-ins
 
     # -- evidence -----------------------------------------------------------------------------
     def document_id_for(self, sha256: str) -> str | None:
@@ -162,10 +164,14 @@ class Repository:
 
     def original(self, sha256: str) -> bytes:
         """The original bytes, re-hashed before they are returned (IntegrityError on mismatch)."""
-        data = self.conn.execute(select(originals.c.content).where(originals.c.sha256 == sha256)).scalar()
-        if data is None:
+        row = self.conn.execute(select(originals).where(originals.c.sha256 == sha256)).first()
+        if row is None:
             raise NotFoundError(f"no original with SHA-256 {sha256}", hint="see `rightsledger list`")
-        return evidence.check(sha256, bytes(data))
+        opened = sealing.Opener(self.conn, self.keyring).refs([f"originals:{sha256}"]).row("originals", row)
+        if opened.locked:
+            raise sealing.KeyProblem(f"the original of document {self.document_id_for(sha256)} is confidential and "
+                                     "locked (encrypted at rest)", hint=sealing.UNLOCK_HINT)
+        return evidence.check(sha256, bytes(opened.content))
 
     def iter_originals(self) -> Iterator[tuple[str, bytes]]:
         """Every stored original, one at a time (never the whole table in memory)."""
@@ -278,12 +284,16 @@ class Repository:
         if not ids:
             return []
         docs: dict[str, Document] = {}
+        opener = sealing.Opener(self.conn, self.keyring).owners(sealing.document_owner(i) for i in ids)
         for r in self.conn.execute(select(documents).where(documents.c.id.in_(ids))):
+            r = opener.row("documents", r)
             docs[r.id] = Document(id=r.id, text=r.text, sha256=r.sha256, url=r.url, outlet=r.outlet, title=r.title,
-                                  published=r.published, language=r.language, duplicate_of=r.duplicate_of)
+                                  published=r.published, language=r.language, duplicate_of=r.duplicate_of,
+                                  locked=r.locked)
         by_id: dict[str, Incident] = {}
         q = select(incidents).where(incidents.c.document_id.in_(ids)).order_by(incidents.c.document_id, incidents.c.seq)
         for r in self.conn.execute(q):
+            r = opener.row("incidents", r)
             inc = Incident(id=r.id, modality=r.modality, case_id=r.case_id,
                            evidence=[Span.from_dict(s) for s in (r.evidence or [])])  # type: ignore[misc]
             by_id[r.id] = inc
@@ -293,9 +303,10 @@ class Repository:
                  .where(incidents.c.document_id.in_(ids), facts.c.status != "rejected")
                  .order_by(facts.c.incident_id, facts.c.kind, facts.c.seq))
             for r in self.conn.execute(q):
-                _apply_fact(by_id[r.incident_id], r)
+                _apply_fact(by_id[r.incident_id], opener.row("facts", r))
         q = select(citations).where(citations.c.document_id.in_(ids)).order_by(citations.c.document_id, citations.c.seq)
         for r in self.conn.execute(q):
+            r = opener.row("citations", r)
             docs[r.document_id].cites.append(Citation.from_dict(
                 {"outlet": r.outlet, "evidence": _row_span(r), "why": _row_why(r)}))
         return [docs[i] for i in ids if i in docs]
@@ -311,10 +322,12 @@ class Repository:
         r = self.conn.execute(select(documents).where(documents.c.id == doc_id)).first()
         if r is None:
             raise NotFoundError(f"no document {doc_id!r} in the ledger", hint="see `rightsledger list`")
+        r = sealing.Opener(self.conn, self.keyring).refs([f"documents:{doc_id}"]).row("documents", r)
         media_type, size = self.conn.execute(
             select(originals.c.media_type, originals.c.size).where(originals.c.sha256 == r.sha256)).one()
         return {"source_text": r.source_text, "offsets": r.offsets, "removed": r.removed, "extractor": r.extractor,
-                "created_at": _utc(r.created_at).isoformat(), "media_type": media_type, "size": size}
+                "created_at": _utc(r.created_at).isoformat(), "media_type": media_type, "size": size,
+                "locked": r.locked}
 
     # -- numbers ------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
@@ -518,9 +531,10 @@ class ReviewRepository:
     Works on the caller's connection and transaction, like `Repository`.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, keyring: sealing.Keyring | None = None) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
+        self.keyring = keyring
 
     # -- users --------------------------------------------------------------------------------
     def add_user(self, name: str, role: str, password_hash: str, created_by: str) -> int:
@@ -587,14 +601,15 @@ class ReviewRepository:
         r = self.conn.execute(q).first()
         if r is None:
             raise NotFoundError(f"no fact {fact_id} in the ledger", hint="reload the document page")
-        return self._fact_dict(r)
+        return self._fact_dict(sealing.Opener(self.conn, self.keyring).refs([f"facts:{fact_id}"]).row("facts", r))
 
     def document_facts(self, doc_id: str) -> list[dict[str, Any]]:
         """Every fact of a document (rejected ones too), in incident order, for the review page."""
         q = (select(facts, incidents.c.document_id, incidents.c.case_id)
              .join(incidents, incidents.c.id == facts.c.incident_id).where(incidents.c.document_id == doc_id)
              .order_by(incidents.c.seq, facts.c.kind, facts.c.seq, facts.c.id))
-        return [self._fact_dict(r) for r in self.conn.execute(q)]
+        opener = sealing.Opener(self.conn, self.keyring).owners([sealing.document_owner(doc_id)])
+        return [self._fact_dict(opener.row("facts", r)) for r in self.conn.execute(q)]
 
     @staticmethod
     def _fact_dict(r: Any) -> dict[str, Any]:
@@ -649,7 +664,9 @@ class ReviewRepository:
             q = q.where(review_log.c.target_id == str(target_id))
         if document_id is not None:
             q = q.where(review_log.c.document_id == document_id)
-        return [{**dict(r._mapping), "at": _utc(r.at).isoformat()} for r in self.conn.execute(q)]
+        rows = self.conn.execute(q).all()
+        opener = sealing.Opener(self.conn, self.keyring).refs(f"review_log:{r.id}" for r in rows if r.document_id)
+        return [{**opener.row("review_log", r), "at": _utc(r.at).isoformat()} for r in rows]
 
     def add_note(self, target_kind: str, target_id: str, user: str, body: str) -> int:
         return int(self.conn.execute(notes.insert().values(
@@ -658,7 +675,14 @@ class ReviewRepository:
 
     def notes(self, target_kind: str, target_id: str) -> list[dict[str, Any]]:
         q = select(notes).where(notes.c.target_kind == target_kind, notes.c.target_id == target_id).order_by(notes.c.id)
-        return [{**dict(r._mapping), "at": _utc(r.at).isoformat()} for r in self.conn.execute(q)]
+        rows = self.conn.execute(q).all()
+        opener = sealing.Opener(self.conn, self.keyring).refs(f"notes:{r.id}" for r in rows)
+        out = []
+        for r in rows:
+            n = opener.row("notes", r)
+            out.append({**n, "at": _utc(r.at).isoformat(), "confidential": f"notes:{r.id}" in opener.found,
+                        "locked": n.locked, "body": sealing.LOCKED_NOTE if n.locked else n.body})
+        return out
 
     def case_status(self, case_ids: Iterable[str]) -> dict[str, str]:
         """Review status per case id; cases nobody reviewed yet are "proposed"."""

@@ -316,7 +316,7 @@ audit_log = Table(
 )
 
 # Documents and cases marked `sensitive` (places generalised in public exports) or `confidential`
-# (left out of public exports; documents' originals and texts encrypted at rest when a key is set).
+# (left out of public exports; what was read from a document sealed at rest, see protect.sealed).
 MARKS = ("sensitive", "confidential")
 MARK_TARGETS = ("document", "case")
 
@@ -328,4 +328,32 @@ protect_marks = Table(
     Column("mark", String(16), primary_key=True),  # one of MARKS
     Column("user_name", String(200), nullable=False),
     Column("at", Stamp, nullable=False),
+)
+
+
+# -- sealed values (migration 0007) ---------------------------------------------------------
+# Confidential values encrypted at rest (`rightsledger.protect.sealed`). A sealed row's columns
+# hold stand-ins (empty text, no evidence text, an informant's kind only); its values live here,
+# AES-256-GCM sealed with the row's `ref` as associated data, beside their plaintext SHA-256.
+sealed_values = Table(
+    "sealed_values",
+    metadata,
+    Column("ref", String(200), primary_key=True),  # "<table>:<row key>", also the associated data
+    Column("owner", String(120), nullable=False),  # "document:<id>" or "note:<id>"
+    Column("sha256", String(64), nullable=False),  # of the plaintext
+    Column("data", LargeBinary, nullable=False),  # crypto.seal(key, plaintext, ref)
+    Index("ix_sealed_values_owner", "owner"),
+)
+
+# The key that seals them: never the key itself, only a check value that tells the right key from
+# a wrong one, and the scrypt salt when it is derived from a passphrase. One row (id 1).
+protect_key = Table(
+    "protect_key",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("key_id", String(16), nullable=False),  # the check value's first 16 digits, for messages
+    Column("check_value", String(64), nullable=False),  # crypto.check_value(key)
+    Column("kind", String(16), nullable=False),  # "file" | "passphrase"
+    Column("salt", LargeBinary, nullable=False),  # empty for a key file
+    Column("created_at", Stamp, nullable=False),
 )

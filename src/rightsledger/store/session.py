@@ -65,6 +65,8 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=FULL")  # a committed document survives a power cut
         cur.execute("PRAGMA busy_timeout=30000")
+        # Replaced and deleted content is overwritten, not left in free pages (text that was sealed).
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
