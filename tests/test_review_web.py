@@ -417,9 +417,12 @@ def test_review_search_page_shows_results_and_facets(client_for: Callable[..., T
 # -- map, timeline, presentation ---------------------------------------------------------------------------
 def test_review_map_data_has_sized_markers_and_lines(client_for: Callable[..., TestClient]) -> None:
     client = client_for("viewer")
-    markers = client.get("/api/map").json()
+    data = client.get("/api/map").json()
+    markers = data["markers"]
+    assert not data["clustered"] and data["total"] == data["shown"] == len(markers)
     assert markers and all(-90 <= m["lat"] <= 90 and -180 <= m["lon"] <= 180 for m in markers)
     assert any(m["victims"] > 0 for m in markers)
+    assert any(m["lines"] for m in markers)  # a relocation or repatriation: origin -> destination
     base = client.get("/api/map-base").json()
     assert len(base["provinces"]["features"]) >= 9 and len(base["counties"]) > 100
     page = client.get("/map").text
@@ -470,3 +473,273 @@ def test_review_cli_user_add_reads_password_from_stdin(tmp_path: Path) -> None:
         assert auth.login(ledger, "nadia", PASSWORD, auth.Policy())["role"] == "analyst"
     bad = CliRunner().invoke(cli_app, ["--db", db, "user", "add", "x", "--role", "boss", "--password-stdin"], input="y" * 12)
     assert bad.exit_code != 0
+
+
+# -- the JSON API: tokens, authorisation matrix, CSRF, pagination --------------------------------------------
+def _token(ledger: Ledger, role: str, **kw: object) -> str:
+    return auth.new_token(ledger, role, f"{role} script", by="test", **kw)[1]  # type: ignore[arg-type]
+
+
+def _two_report_case(ledger: Ledger) -> tuple[str, str]:
+    case = next(c for c in ledger.cases() if len(c.members) >= 2)
+    return case.id, case.members[-1].document_id
+
+
+def _api_matrix(ledger: Ledger) -> list[tuple[str, str, str, dict | None]]:
+    doc = next(d["id"] for d in ledger.documents() if d["incidents"])
+    fact = ledger.review_facts(doc)[0]
+    split_case, split_doc = _two_report_case(ledger)
+    singles = [c.id for c in ledger.cases() if len(c.members) == 1 and c.id != split_case]
+    return [
+        ("GET", "/api/me", READ, None), ("GET", "/api/openapi.json", READ, None), ("GET", "/api/docs", READ, None),
+        ("GET", "/api/search?q=county", READ, None), ("GET", "/api/incidents?type=forced_relocation", READ, None),
+        ("GET", f"/api/incidents/{fact['incident_id']}", READ, None), ("GET", f"/api/facts/{fact['id']}", READ, None),
+        ("GET", "/api/cases?province=Ryanggang", READ, None), ("GET", f"/api/cases/{split_case}", READ, None),
+        ("GET", "/api/documents?per_page=5", READ, None), ("GET", f"/api/documents/{doc}", READ, None),
+        ("GET", "/api/map", READ, None), ("GET", "/api/map-base", READ, None), ("GET", "/api/timeline", READ, None),
+        ("GET", "/api/export?format=csv", EXPORT, None), ("GET", "/api/export?format=jsonl&confidential=true", ADMIN, None),
+        ("GET", "/api/users", ADMIN, None),
+        ("POST", f"/api/facts/{fact['id']}/confirm", REVIEW, {}),
+        ("POST", f"/api/facts/{fact['id']}/correct", REVIEW, {"changes": {}}),
+        ("POST", f"/api/facts/{fact['id']}/reject", REVIEW, {}),
+        ("POST", f"/api/incidents/{fact['incident_id']}/facts", REVIEW, {"kind": "place", "span": [0, 5]}),
+        ("POST", f"/api/cases/{split_case}/status", REVIEW, {"status": "reviewed"}),
+        ("POST", "/api/notes", REVIEW, {"target_kind": "document", "target_id": doc, "body": "invented note"}),
+        ("POST", f"/api/cases/{split_case}/split", REVIEW, {"document": split_doc}),
+        ("POST", f"/api/cases/{singles[0]}/merge", REVIEW, {"other": singles[1]}),
+    ]
+
+
+PRINCIPALS = [*(f"cookie-{r}" for r in ROLES), *(f"token-{r}" for r in ROLES), "anonymous", "revoked-token",
+              "expired-token", "malformed-header"]
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_api_authorisation_matrix(who: str, client_for: Callable[..., TestClient], ledger: Ledger) -> None:
+    """Every API endpoint for every kind of caller: each gets exactly what its role may, no more."""
+    kind, _, role = who.partition("-")
+    headers: dict[str, str] = {}
+    if kind == "cookie":
+        client = client_for(role)
+        headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf"]
+    else:
+        client = client_for(None)
+        if kind == "token":
+            headers["Authorization"] = f"Bearer {_token(ledger, role)}"
+        elif who == "revoked-token":
+            token_id, token = auth.new_token(ledger, "admin", "soon revoked", by="test")
+            ledger.revoke_token(token_id, by="test")
+            headers["Authorization"] = f"Bearer {token}"
+        elif who == "expired-token":
+            past = datetime.now(timezone.utc) - timedelta(days=3)
+            headers["Authorization"] = f"Bearer {_token(ledger, 'admin', expires_days=2, now=past)}"
+        elif who == "malformed-header":
+            headers["Authorization"] = f"Basic {_token(ledger, 'admin')}"
+    for method, path, need, body in _api_matrix(ledger):
+        if method == "GET":
+            response = client.get(path, headers=headers)
+        else:
+            response = client.post(path, json=body, headers=headers)
+        if role in ALLOWED:
+            expected = 200 if need in ALLOWED[role] else 403
+        else:
+            expected = 401
+        assert response.status_code == expected, f"{who} {method} {path}: {response.status_code} {response.text[:200]}"
+        if expected == 401:
+            assert response.headers["www-authenticate"].startswith("Bearer") and response.json()["error"]
+
+
+def test_api_token_acts_with_its_users_current_role(client_for: Callable[..., TestClient], ledger: Ledger) -> None:
+    token = _token(ledger, "viewer")
+    client = client_for(None)
+    bearer = {"Authorization": f"Bearer {token}"}
+    me = client.get("/api/me", headers=bearer).json()
+    assert me == {"name": "viewer", "role": "viewer", "via": "token", "may": ["read"], "csrf": None}
+    fact = first_fact(ledger, "type")
+    assert client.post(f"/api/facts/{fact['id']}/confirm", headers=bearer).status_code == 403
+    ledger.update_user("viewer", by="test", role="analyst")
+    assert client.post(f"/api/facts/{fact['id']}/confirm", headers=bearer).status_code == 200
+    entry = ledger.history(target_kind="fact", target_id=str(fact["id"]))[0]
+    assert entry["user_name"] == "viewer" and entry["action"] == "confirm"
+    ledger.update_user("viewer", by="test", disabled=True)
+    assert client.get("/api/me", headers=bearer).status_code == 401
+
+
+def test_api_cookie_posts_need_the_csrf_header_tokens_do_not(client_for: Callable[..., TestClient], ledger: Ledger) -> None:
+    fact = first_fact(ledger, "victims")
+    client = client_for("analyst")
+    for headers in ({}, {"X-CSRF-Token": "forged"}, {"X-CSRF-Token": client_for("admin").get("/api/me").json()["csrf"]}):
+        response = client.post(f"/api/facts/{fact['id']}/correct", json={"changes": {"count": 99}}, headers=headers)
+        assert response.status_code == 403
+    assert ledger.fact(fact["id"])["status"] == "proposed" and ledger.history(target_kind="fact") == []
+    token_client = client_for(None)  # no cookie at all: the token alone
+    response = token_client.post(f"/api/facts/{fact['id']}/correct", json={"changes": {"count": 99}, "span": None},
+                                 headers={"Authorization": f"Bearer {_token(ledger, 'analyst')}"})
+    assert response.status_code == 200 and response.json()["value"]["count"] == 99
+    assert response.json()["proposal"]["value"]["count"] == fact["value"]["count"]
+
+
+def test_api_review_errors_are_json_with_a_hint(client_for: Callable[..., TestClient], ledger: Ledger) -> None:
+    client = client_for(None)
+    bearer = {"Authorization": f"Bearer {_token(ledger, 'analyst')}"}
+    missing = client.post("/api/facts/999999/confirm", headers=bearer)
+    assert missing.status_code == 404 and missing.json()["hint"]
+    fact = first_fact(ledger, "victims")
+    bad = client.post(f"/api/facts/{fact['id']}/correct", json={"changes": {"count": "many"}}, headers=bearer)
+    assert bad.status_code == 400 and "whole number" in bad.json()["error"]
+    case = ledger.cases()[0].id
+    jump = client.post(f"/api/cases/{case}/status", json={"status": "verified"}, headers=bearer)
+    assert jump.status_code == 400 and "reviewed" in jump.json()["hint"]
+
+
+def _walk(client: TestClient, path: str, headers: dict[str, str]) -> tuple[list[dict], list[dict]]:
+    pages, items = [], []
+    url: str | None = path
+    while url:
+        page = client.get(url, headers=headers).json()
+        pages.append(page)
+        items += page["items"]
+        url = page["next"]
+        assert len(pages) < 100
+    return pages, items
+
+
+def test_api_pagination_walks_every_item_once(client_for: Callable[..., TestClient], ledger: Ledger) -> None:
+    client = client_for(None)
+    bearer = {"Authorization": f"Bearer {_token(ledger, 'viewer')}"}
+    pages, items = _walk(client, "/api/documents?per_page=4", bearer)
+    ids = [d["id"] for d in ledger.documents()]
+    assert [d["id"] for d in items] == ids
+    assert all(p["total"] == len(ids) and p["per_page"] == 4 and p["pages"] == -(-len(ids) // 4) for p in pages)
+    assert [len(p["items"]) for p in pages[:-1]] == [4] * (len(pages) - 1) and pages[-1]["next"] is None
+    assert pages[0]["prev"] is None and pages[1]["prev"].endswith("page=1&per_page=4")
+    # Filters survive in the next links; every incident of the search comes exactly once.
+    pages, items = _walk(client, "/api/incidents?type=forced_relocation&per_page=2", bearer)
+    total = ledger.search(SearchFilters(types=("forced_relocation",)))["total"]
+    assert len(items) == len({i["id"] for i in items}) == total == pages[0]["total"] > 2
+    assert all("forced_relocation" in i["types"] for i in items)
+    cases_total = client.get("/api/cases", headers=bearer).json()["total"]
+    _, cases = _walk(client, "/api/cases?per_page=3", bearer)
+    assert len({c["id"] for c in cases}) == cases_total == len(ledger.cases())
+
+
+@pytest.mark.parametrize("query", ["per_page=201", "per_page=0", "page=0", "per_page=x"])
+def test_api_pagination_has_a_hard_maximum(query: str, client_for: Callable[..., TestClient], ledger: Ledger) -> None:
+    response = client_for("viewer").get(f"/api/documents?{query}")
+    assert response.status_code in (400, 422)
+    if response.status_code == 400:
+        assert response.json()["hint"]
+
+
+def test_api_docs_are_for_signed_in_users_only(client_for: Callable[..., TestClient]) -> None:
+    anonymous = client_for(None)
+    assert anonymous.get("/api/openapi.json").status_code == 401
+    assert anonymous.get("/api/docs").status_code == 401
+    assert anonymous.get("/docs").status_code in (303, 404) and anonymous.get("/openapi.json").status_code in (303, 404)
+    viewer = client_for("viewer")
+    schema = viewer.get("/api/openapi.json").json()
+    assert "/api/cases" in schema["paths"] and "/api/facts/{fact_id}/correct" in schema["paths"]
+    assert all(p.startswith("/api/") for p in schema["paths"])
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    page = viewer.get("/api/docs")
+    assert "/api/facts/{fact_id}/confirm" in page.text and "Authorization: Bearer" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+# -- bugs: derived case fields follow review; overrides name the web user ------------------------------------
+def _case_of(ledger: Ledger, incident_id: str):  # noqa: ANN202
+    return next(c for c in ledger.cases() if incident_id in c.incident_ids)
+
+
+def test_case_types_follow_reviewed_type_facts(client_for: Callable[..., TestClient], ledger: Ledger) -> None:
+    case = next(c for c in ledger.cases() if c.types and "torture" not in c.types)
+    incidents = set(case.incident_ids)
+    type_facts = [f for m in case.members for f in ledger.review_facts(m.document_id)
+                  if f["kind"] == "type" and f["incident_id"] in incidents]
+    assert type_facts
+    client = client_for("analyst")
+    token = csrf_of(client)
+    for f in type_facts:
+        client.post(f"/facts/{f['id']}/correct", data={"csrf": token, "v_code": "torture"})
+    after = _case_of(ledger, type_facts[0]["incident_id"])
+    assert after.types == ["torture"]
+    listed = client.get("/api/cases", params={"type": "torture", "per_page": 200}).json()["items"]
+    assert next(c for c in listed if c["id"] == after.id)["types"] == ["torture"]
+    assert all(t not in client.get(f"/cases/{after.id}").text.split("<h2")[0] for t in
+               [f">{t.replace('_', ' ')}<" for t in case.types])
+    # Rejecting the reviewed types leaves the case with none.
+    for f in type_facts:
+        client.post(f"/facts/{f['id']}/reject", data={"csrf": token})
+    assert _case_of(ledger, type_facts[0]["incident_id"]).types == []
+
+
+def test_merge_and_split_record_the_signed_in_user(client_for: Callable[..., TestClient], ledger: Ledger) -> None:
+    split_case, split_doc = _two_report_case(ledger)
+    singles = [c.id for c in ledger.cases() if len(c.members) == 1 and c.id != split_case]
+    client = client_for("analyst")
+    token = csrf_of(client)
+    assert client.post(f"/cases/{split_case}/split", data={"csrf": token, "document": split_doc},
+                       follow_redirects=False).status_code == 303
+    assert client.post(f"/cases/{singles[0]}/merge", data={"csrf": token, "other": singles[1]},
+                       follow_redirects=False).status_code == 303
+    overrides = ledger.overrides()
+    assert {o["action"] for o in overrides} == {"merge", "split"}
+    assert {o["user_name"] for o in overrides} == {"analyst"}
+    with ledger.db.read() as conn:
+        users = {r.user_name for r in conn.exec_driver_sql(
+            "SELECT user_name FROM audit_log WHERE action IN ('merge', 'split')")}
+    assert users == {"analyst"}
+    assert ledger.verify().chain.ok
+
+
+# -- the map at volume: clusters from the server ----------------------------------------------------------
+def test_map_data_clusters_on_the_server_beyond_the_marker_limit(ledger: Ledger) -> None:
+    full = ledger.map_data(SearchFilters())
+    assert not full["clustered"] and full["total"] == len(full["markers"]) > 3
+    grouped = ledger.map_data(SearchFilters(), zoom=5, max_markers=2)
+    assert grouped["clustered"] and grouped["markers"] == []
+    assert sum(c["count"] for c in grouped["clusters"]) == full["total"]
+    assert sum(c["victims"] for c in grouped["clusters"]) == sum(m["victims"] for m in full["markers"])
+    assert 1 <= len(grouped["clusters"]) <= full["total"]
+    # Zoomed far in, clusters are finer; a box holds only what is inside it.
+    fine = ledger.map_data(SearchFilters(), zoom=14, max_markers=2)
+    assert len(fine["clusters"]) >= len(grouped["clusters"])
+    m = next(x for x in full["markers"] if x["case"])
+    box = ledger.map_data(SearchFilters(), bbox=(m["lat"] - 0.01, m["lon"] - 0.01, m["lat"] + 0.01, m["lon"] + 0.01))
+    assert 1 <= box["shown"] < full["total"] and m["id"] in [x["id"] for x in box["markers"]]
+    assert all(abs(x["lat"] - m["lat"]) <= 0.01 and abs(x["lon"] - m["lon"]) <= 0.01 for x in box["markers"])
+    one = ledger.map_data(SearchFilters(case_ids=(m["id"],)))  # a case page's map asks for its case only
+    assert [x["id"] for x in one["markers"]] == [m["id"]]
+
+
+# -- the token CLI ------------------------------------------------------------------------------------------
+def test_cli_token_create_list_revoke(ledger: Ledger) -> None:
+    db = ledger.url
+    runner = CliRunner()
+    made = runner.invoke(cli_app, ["--db", db, "token", "create", "analyst", "--name", "nightly sync", "--expires", "30"])
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip().splitlines()[0]
+    assert token.startswith(auth.TOKEN_PREFIX) and len(token) > 40
+    user = auth.token_user(ledger, token)
+    assert user is not None and (user.name, user.role) == ("analyst", "analyst")
+    listed = runner.invoke(cli_app, ["--db", db, "token", "list", "--json"])
+    assert listed.exit_code == 0 and token not in listed.stdout and auth.token_hash(token) not in listed.stdout
+    row = next(r for r in __import__("json").loads(listed.stdout) if r["name"] == "nightly sync")
+    assert row["user"] == "analyst" and row["revoked_at"] is None
+    expires = datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["created_at"])
+    assert timedelta(days=29, hours=23) < expires <= timedelta(days=30)
+    with ledger.db.read() as conn:  # only the hash is stored
+        stored = conn.exec_driver_sql("SELECT token_hash FROM api_tokens WHERE id = ?", (row["id"],)).scalar()
+    assert stored == auth.token_hash(token) != token
+    revoked = runner.invoke(cli_app, ["--db", db, "token", "revoke", str(row["id"])])
+    assert revoked.exit_code == 0, revoked.output
+    assert auth.token_user(ledger, token) is None
+    again = runner.invoke(cli_app, ["--db", db, "token", "revoke", str(row["id"])])
+    assert again.exit_code != 0 and "already revoked" in again.output
+    assert runner.invoke(cli_app, ["--db", db, "token", "create", "nobody"]).exit_code != 0
+    actions = [h["action"] for h in ledger.history(target_kind="token", target_id=str(row["id"]))]
+    assert actions == ["token_revoke", "token_create"]
+    with ledger.db.read() as conn:
+        audited = [r.action for r in conn.exec_driver_sql("SELECT action FROM audit_log WHERE object = ?",
+                                                          (f"token:{row['id']}",))]
+    assert audited == ["token_create", "token_revoke"] and ledger.verify().chain.ok

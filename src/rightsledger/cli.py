@@ -1239,6 +1239,64 @@ def user_list(ctx: typer.Context, json_: JsonOpt = False) -> None:
     out.print(table)
 
 
+token_app = typer.Typer(help="Manage API tokens for scripts using the review workspace's JSON API.",
+                        no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+@translated
+def token_create(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(metavar="USER", help="The account the token acts for (with its role).")],
+    name: Annotated[str, typer.Option("--name", metavar="LABEL", help="What the token is for, e.g. nightly-export.")] = "api",
+    expires: Annotated[int | None, typer.Option("--expires", metavar="DAYS", min=1,
+                                                help="Days until the token stops working (default: until revoked).")] = None,
+) -> None:
+    """Create an API token and print it once (only its SHA-256 is stored). Send it as `Authorization: Bearer TOKEN`."""
+    from rightsledger.review import auth
+
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        token_id, token = auth.new_token(ledger, user, name, expires)
+    if state.json:
+        emit_json({"id": token_id, "user": user, "name": name, "expires_days": expires, "token": token})
+        return
+    print(token)  # plain, on its own line, so scripts can capture it
+    if not state.quiet:
+        err.print(Text(f"API token {token_id} for {user}; shown only now, keep it secret. "
+                       f"Revoke it with `rightsledger token revoke {token_id}`."))
+
+
+@token_app.command("list")
+@translated
+def token_list(ctx: typer.Context, user: Annotated[str | None, typer.Option("--user", metavar="USER", help="Only this user's tokens.")] = None,
+               json_: JsonOpt = False) -> None:
+    """List API tokens (never the tokens themselves): id, user, label, created, expiry, revoked."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        rows = ledger.tokens(user)
+    if state.json or json_:
+        emit_json(rows)
+        return
+    table = Table("id", "user", "role", "name", "created", "expires", "state", title=f"{len(rows)} token(s)")
+    for r in rows:
+        table.add_row(str(r["id"]), Text(safe(r["user"])), r["role"], Text(safe(r["name"])), r["created_at"][:19],
+                      (r["expires_at"] or "never")[:19], "revoked" if r["revoked_at"] else "active")
+    out.print(table)
+
+
+@token_app.command("revoke")
+@translated
+def token_revoke(ctx: typer.Context, token_id: Annotated[int, typer.Argument(metavar="ID", help="The token's id (see `token list`).")]) -> None:
+    """Revoke an API token at once."""
+    state = _state(ctx)
+    with state.ledger() as ledger:
+        ledger.revoke_token(token_id)
+    if not state.quiet:
+        out.print(f"Revoked API token {token_id}.")
+
+
 def main() -> None:
     """Console entry point (`rightsledger`)."""
     app()

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 INGESTED, REPEAT, FAILED = "ingested", "repeat", "failed"
 ID_LENGTH = 16  # hex digits of the SHA-256 used as document id (the full digest on a clash)
+MAP_MAX_MARKERS = 2000  # more markers than this in view and the map data comes clustered
 
 __all__ = ["Ledger", "IngestReport", "LoadReport", "run_batch", "ItemResult", "VerifyReport", "LinkReport", "Case", "analyse", "demo_ledger",
            "find_places", "explain_places", "describe_pipeline", "FORMATS", "place_label", "victims_label",
@@ -720,17 +721,18 @@ class Ledger:
             raise NotFoundError(f"no case {case_id!r} in the ledger", hint="see `rightsledger cases`")
         return Case.from_json(s)
 
-    def merge_cases(self, case_a: str, case_b: str, note: str = "") -> Case:
-        """An analyst's decision that two cases are one event; kept across every re-link."""
+    def merge_cases(self, case_a: str, case_b: str, note: str = "", user: str | None = None) -> Case:
+        """An analyst's decision that two cases are one event; kept across every re-link.
+        `user` is who decided (the signed-in web user; by default the OS user)."""
         a, b = self.case(case_a), self.case(case_b)
         with self.db.write() as conn:
             repo = self._repo(conn)
             ma, mb = repo.case_members(a.id), repo.case_members(b.id)
-            repo.add_override("merge", min(ma), min(mb), note)
+            repo.add_override("merge", min(ma), min(mb), note, user)
             report = self._link(repo, sorted({d for d, _ in ma + mb}))
         return self._case_of(report, min(ma))
 
-    def split_case(self, case_id: str, document: str, note: str = "") -> Case:
+    def split_case(self, case_id: str, document: str, note: str = "", user: str | None = None) -> Case:
         """An analyst's decision that a report is not about this case; kept across every re-link.
         Returns what remains of the case."""
         c = self.case(case_id)
@@ -744,7 +746,7 @@ class Ledger:
             for x in mine:
                 for y in members:
                     if y[0] != doc_id:
-                        repo.add_override("split", x, y, note)
+                        repo.add_override("split", x, y, note, user)
             report = self._link(repo, sorted({d for d, _ in members}))
         rest = [m for m in members if m[0] != doc_id]
         return self._case_of(report, min(rest)) if rest else self.case(c.id)
@@ -835,6 +837,54 @@ class Ledger:
         with self.db.write() as conn:
             self._rev(conn).end_sessions(token_hash=token_hash)
 
+    # -- review workspace: API tokens -----------------------------------------------------------
+    # Tokens arrive hashed (`rightsledger.review.auth.new_token`); the ledger never sees one.
+    def add_token(self, user_name: str, token_hash: str, name: str, expires_at: datetime | None,
+                  by: str | None = None) -> int:
+        """A new API token for `user_name`; recorded in the review log and the audit chain."""
+        by = by or settings.current_user()
+        with self.db.write() as conn:
+            rev = self._rev(conn)
+            user = rev.user(user_name)
+            if user is None:
+                raise NotFoundError(f"no user {user_name!r}", hint="see `rightsledger user list`")
+            if user["disabled"]:
+                raise ConfigError(f"user {user_name!r} is disabled", hint="enable the account first")
+            token_id = rev.add_token(token_hash, user["id"], name.strip()[:200], by, expires_at)
+            rev.log(by, "token_create", "token", str(token_id),
+                    new={"user": user_name, "name": name, "expires_at": expires_at.isoformat() if expires_at else None})
+        return token_id
+
+    def tokens(self, user_name: str | None = None) -> list[dict[str, Any]]:
+        """API tokens (id, label, user, role, created, expires, revoked), never their hashes."""
+        with self.db.read() as conn:
+            rev = self._rev(conn)
+            user_id = None
+            if user_name is not None:
+                user = rev.user(user_name)
+                if user is None:
+                    raise NotFoundError(f"no user {user_name!r}", hint="see `rightsledger user list`")
+                user_id = user["id"]
+            return rev.tokens(user_id)
+
+    def revoke_token(self, token_id: int, by: str | None = None) -> None:
+        """Revoke a token at once (kept, marked revoked, for the record); recorded like its creation."""
+        by = by or settings.current_user()
+        with self.db.write() as conn:
+            rev = self._rev(conn)
+            token = rev.token(token_id)
+            if token is None:
+                raise NotFoundError(f"no API token {token_id}", hint="see `rightsledger token list`")
+            if token["revoked_at"] is not None:
+                raise ConfigError(f"API token {token_id} is already revoked", hint="nothing to do")
+            rev.revoke_token(token_id, by)
+            rev.log(by, "token_revoke", "token", str(token_id), old={"revoked": False}, new={"revoked": True})
+
+    def token_user(self, token_hash: str, now: datetime) -> tuple[dict[str, Any], int] | None:
+        """The user a live API token acts for, with the token id; None if unknown, revoked or expired."""
+        with self.db.read() as conn:
+            return self._rev(conn).token_user(token_hash, now)
+
     # -- review workspace: facts, cases, notes --------------------------------------------------
     def review_facts(self, ref: str) -> list[dict[str, Any]]:
         """Every fact of a document with its id, status, current value, proposal and why."""
@@ -883,10 +933,21 @@ class Ledger:
             if before["kind"] == "date":
                 rev.set_incident_date(before["incident_id"], value)
         rev.set_fact(fact_id, status, current)
+        self._rederive_case(conn, before["case_id"])
         after = rev.fact(fact_id)
         rev.log(user, action, "fact", str(fact_id), document_id=before["document_id"],
                 old=_fact_state(before), new=_fact_state(after))
         return after
+
+    def _rederive_case(self, conn: Any, case_id: str | None) -> None:
+        """After a fact changed, re-link its case's reports so the case's derived fields (types,
+        places, victims, dates, conflicts) follow the reviewed facts, in the same transaction."""
+        if not case_id:
+            return
+        repo = self._repo(conn)
+        members = repo.case_members(case_id)
+        if members:
+            self._link(repo, sorted({d for d, _ in members}))
 
     def add_fact(self, incident_id: str, kind: str, start: int, end: int, value: dict[str, Any], user: str) -> int:
         """A fact the extraction missed, from a selection of the document's clean text."""
@@ -901,6 +962,7 @@ class Ledger:
             fact_id = rev.add_fact(incident_id, kind, full, span, user)
             if kind == "date":
                 rev.set_incident_date(incident_id, full)
+            self._rederive_case(conn, rev.fact(fact_id)["case_id"])
             rev.log(user, "add", "fact", str(fact_id), document_id=doc_id, old=None,
                     new=_fact_state(rev.fact(fact_id)))
         return fact_id
@@ -931,7 +993,7 @@ class Ledger:
 
     def review_merge(self, case_a: str, case_b: str, user: str, note: str = "") -> Case:
         """`merge_cases`, with the reviewer recorded in the review log."""
-        merged = self.merge_cases(case_a, case_b, note or f"merged by {user}")
+        merged = self.merge_cases(case_a, case_b, note or f"merged by {user}", user)
         with self.db.write() as conn:
             self._rev(conn).log(user, "merge", "case", merged.id, old={"cases": [case_a, case_b]},
                                        new={"case": merged.id, "note": note})
@@ -939,7 +1001,7 @@ class Ledger:
 
     def review_split(self, case_id: str, document: str, user: str, note: str = "") -> Case:
         """`split_case`, with the reviewer recorded in the review log."""
-        rest = self.split_case(case_id, document, note or f"split by {user}")
+        rest = self.split_case(case_id, document, note or f"split by {user}", user)
         with self.db.write() as conn:
             self._rev(conn).log(user, "split", "case", case_id, old={"case": case_id, "document": document},
                                        new={"case": rest.id, "note": note})
@@ -988,10 +1050,31 @@ class Ledger:
             return self._rev(conn).notes(target_kind, target_id)
 
     # -- review workspace: search, dashboard, map, timeline ------------------------------------
-    def search(self, filters: SearchFilters, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        """Incidents matching full text and facets: {"total", "rows", "facets"}."""
+    def search(self, filters: SearchFilters, limit: int = 50, offset: int = 0, facets: bool = True) -> dict[str, Any]:
+        """Incidents matching full text and facets: {"total", "rows", "facets"} (facet counts
+        unless `facets` is False)."""
         with self.db.read() as conn:
-            return self._rev(conn).search(filters, limit, offset)
+            return self._rev(conn).search(filters, limit, offset, facets)
+
+    def case_list(self, filters: SearchFilters, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """Cases with an incident matching the filters, newest event first: {"total", "rows"}; each
+        row has the case's id, corroboration status, types, origin count, review status, first date."""
+        with self.db.read() as conn:
+            return self._rev(conn).case_list(filters, limit, offset)
+
+    def document_page(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """A page of `documents()` rows in the order they were stored: {"total", "rows"}."""
+        with self.db.read() as conn:
+            repo = self._repo(conn)
+            return {"total": repo.document_count(), "rows": repo.summaries(limit, offset)}
+
+    def incident(self, incident_id: str) -> dict[str, Any]:
+        """One incident: its document, case, modality, dates and every fact (rejected ones too)."""
+        with self.db.read() as conn:
+            rev = self._rev(conn)
+            facts = rev.incident_facts_all(incident_id)
+            row = rev.search(SearchFilters(incident_ids=(incident_id,)), limit=1, facets=False)["rows"]
+        return {**(row[0] if row else {"id": incident_id}), "facts": facts}
 
     def dashboard(self) -> dict[str, Any]:
         """Counts of asserted incidents by type, province and year, plus the most recent cases."""
@@ -999,16 +1082,39 @@ class Ledger:
             rev = self._rev(conn)
             found = rev.search(SearchFilters(modalities=("asserted",)), limit=0)
             recent = rev.recent_cases(10)
-            stats = self._repo(conn).stats()
+            documents = self._repo(conn).document_count()
+            cases = rev.case_count()
         return {"incidents": found["total"], "facets": found["facets"], "recent_cases": recent,
-                "documents": stats["documents"], "cases": stats["cases"]}
+                "documents": documents, "cases": cases}
 
-    def map_data(self, filters: SearchFilters) -> list[dict[str, Any]]:
-        """One marker per case (or per incident outside any case) with coordinates: where, how
-        many victims, types, and origin→destination lines for relocations and repatriations."""
+    def map_data(self, filters: SearchFilters, *, bbox: tuple[float, float, float, float] | None = None,
+                 zoom: float | None = None, max_markers: int = MAP_MAX_MARKERS) -> dict[str, Any]:
+        """The map's data: one marker per case (or per incident outside any case) with
+        coordinates — where, how many victims, types, origin→destination lines for relocations
+        and repatriations — for the markers inside `bbox` (south, west, north, east).
+
+        When more than `max_markers` fall inside, the server groups them instead into grid
+        clusters sized for `zoom` (count, victims, mean position) with lines aggregated between
+        clusters, so the whole country at 100,000 incidents stays one small, fast answer:
+        {"total", "shown", "clustered", "markers", "clusters", "lines"}.
+        """
         with self.db.read() as conn:
-            rows = self._rev(conn).located(filters)
-        return _markers(rows)
+            rev = self._rev(conn)
+            found = _marker_places(rev.map_points(filters))
+            victims = _largest_counts(rev.victim_counts(filters))
+            inside = [m for m in found.values() if _in_box(m, bbox)]
+            for m in inside:
+                m["victims"], m["unit"] = victims.get(m["id"], (0, None))
+            out: dict[str, Any] = {"total": len(found), "shown": len(inside), "clustered": len(inside) > max_markers,
+                                   "markers": [], "clusters": [], "lines": []}
+            if out["clustered"]:
+                out["clusters"], out["lines"] = _clusters(inside, 6.0 if zoom is None else zoom)
+                return out
+            types = rev.incident_facts([i for m in inside for i in m["incidents"]])
+        for m in inside:
+            m["types"] = list(dict.fromkeys(t for i in m.pop("incidents") for t in types.get(i, {}).get("types", [])))
+        out["markers"] = inside
+        return out
 
     def timeline(self, filters: SearchFilters) -> list[dict[str, Any]]:
         """One entry per case (or lone incident) with its date range and precision, oldest first."""
@@ -1180,44 +1286,83 @@ def _fact_state(f: dict[str, Any]) -> dict[str, Any]:
     return {"status": f["status"], "value": f["value"], "evidence": f["evidence"]}
 
 
-def _markers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    by_incident: dict[str, dict[str, Any]] = {}
-    for f in rows:
-        inc = by_incident.setdefault(f["incident_id"], {"case_id": f["case_id"], "document_id": f["document_id"],
-                                                        "types": [], "places": [], "victims": []})
-        v = f["value"]
-        if f["kind"] == "type":
-            if v.get("code") not in inc["types"]:
-                inc["types"].append(v.get("code"))
-        elif f["kind"] == "place":
-            inc["places"].append(v)
-        else:
-            inc["victims"].append(v)
+def _marker_places(points: Sequence[tuple[Any, ...]]) -> dict[str, dict[str, Any]]:
+    """One marker per case (or lone incident) from (incident, case, document, role, lat, lon, name)
+    rows ordered by incident: placed at the first incident's destination, else its site, else its
+    first located place; every origin→destination pair of its incidents as a line."""
+    per_incident: dict[str, list[tuple[Any, ...]]] = {}
+    for p in points:
+        per_incident.setdefault(p[0], []).append(p)
     markers: dict[str, dict[str, Any]] = {}
-    for inc_id, inc in by_incident.items():
-        located = [p for p in inc["places"] if p.get("lat") is not None and p.get("lon") is not None]
-        if not located:
-            continue
-        key = inc["case_id"] or inc_id
-        where = next((p for p in located if p.get("role") == "destination"), None) or \
-            next((p for p in located if p.get("role") == "site"), None) or located[0]
-        m = markers.setdefault(key, {"id": key, "case": bool(inc["case_id"]), "document_id": inc["document_id"],
-                                     "lat": where["lat"], "lon": where["lon"], "place": where.get("name"),
-                                     "types": [], "victims": 0, "unit": None, "lines": []})
-        for t in inc["types"]:
-            if t not in m["types"]:
-                m["types"].append(t)
-        for v in inc["victims"]:  # reports of one event: the largest count, not the sum
-            if v.get("count") and v["count"] > m["victims"]:
-                m["victims"], m["unit"] = v["count"], v.get("unit")
-        origins = [p for p in located if p.get("role") == "origin"]
-        ends = [p for p in located if p.get("role") == "destination"]
-        for o in origins:
-            for d in ends:
-                line = [[o["lat"], o["lon"]], [d["lat"], d["lon"]]]
+    for inc_id, located in per_incident.items():
+        _, case_id, doc_id = located[0][:3]
+        key = case_id or inc_id
+        m = markers.get(key)
+        if m is None:
+            where = next((p for p in located if p[3] == "destination"), None) or \
+                next((p for p in located if p[3] == "site"), None) or located[0]
+            m = markers[key] = {"id": key, "case": bool(case_id), "document_id": doc_id, "lat": where[4],
+                                "lon": where[5], "place": where[6], "types": [], "victims": 0, "unit": None,
+                                "lines": [], "incidents": []}
+        m["incidents"].append(inc_id)
+        for o in (p for p in located if p[3] == "origin"):
+            for d in (p for p in located if p[3] == "destination"):
+                line = [[o[4], o[5]], [d[4], d[5]]]
                 if line not in m["lines"]:
                     m["lines"].append(line)
-    return list(markers.values())
+    return markers
+
+
+def _largest_counts(rows: Sequence[tuple[Any, ...]]) -> dict[str, tuple[int, str | None]]:
+    """Reports of one event: the largest count any gives, not the sum (key -> (count, unit))."""
+    out: dict[str, tuple[int, str | None]] = {}
+    for key, count, unit in rows:
+        if count and count > out.get(key, (0, None))[0]:
+            out[key] = (int(count), unit)
+    return out
+
+
+def _in_box(m: dict[str, Any], bbox: tuple[float, float, float, float] | None) -> bool:
+    if bbox is None:
+        return True
+    south, west, north, east = bbox
+    return south <= m["lat"] <= north and west <= m["lon"] <= east
+
+
+CLUSTER_PX = 60  # a cluster cell is this many screen pixels wide at the requested zoom
+
+
+def _clusters(markers: Sequence[dict[str, Any]], zoom: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Markers grouped into grid cells about CLUSTER_PX wide at `zoom` (Web Mercator degrees):
+    each cell's mean position, marker count and victims; lines between cells with their count."""
+    size = CLUSTER_PX * 360.0 / (256 * 2 ** max(0.0, min(zoom, 18.0)))
+
+    def cell(lat: float, lon: float) -> tuple[int, int]:
+        return int(lat // size), int(lon // size)
+
+    cells: dict[tuple[int, int], list[float]] = {}
+    flows: dict[tuple[tuple[int, int], tuple[int, int]], list[float]] = {}
+    for m in markers:
+        c = cells.setdefault(cell(m["lat"], m["lon"]), [0.0, 0.0, 0, 0])
+        c[0] += m["lat"]
+        c[1] += m["lon"]
+        c[2] += 1
+        c[3] += m["victims"] or 0
+        for (olat, olon), (dlat, dlon) in m["lines"]:
+            a, b = cell(olat, olon), cell(dlat, dlon)
+            if a != b:
+                f = flows.setdefault((a, b), [0.0, 0.0, 0.0, 0.0, 0])
+                f[0] += olat
+                f[1] += olon
+                f[2] += dlat
+                f[3] += dlon
+                f[4] += 1
+    clusters = sorted(({"lat": round(c[0] / c[2], 5), "lon": round(c[1] / c[2], 5), "count": int(c[2]),
+                        "victims": int(c[3])} for c in cells.values()), key=lambda c: -c["count"])
+    lines = sorted(({"from": [round(f[0] / f[4], 5), round(f[1] / f[4], 5)],
+                     "to": [round(f[2] / f[4], 5), round(f[3] / f[4], 5)], "count": int(f[4])} for f in flows.values()),
+                   key=lambda f: -f["count"])
+    return clusters, lines
 
 
 @functools.lru_cache(maxsize=1)

@@ -68,10 +68,11 @@ def _templates() -> Jinja2Templates:
 
 def create_app(ledger: Ledger, settings: ReviewSettings | None = None) -> FastAPI:
     """The review workspace over `ledger` (which the caller opens and closes)."""
-    from rightsledger.review import routes  # routes import this module's helpers
+    from rightsledger.review import api, routes  # they import this module's helpers
 
     settings = settings or ReviewSettings()
-    app = FastAPI(title="RightsLedger review", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    # The OpenAPI schema and docs are served by `api` to signed-in users only.
+    app = FastAPI(title="RightsLedger review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ledger = ledger
     app.state.settings = settings
     app.state.templates = _templates()
@@ -110,11 +111,12 @@ def create_app(ledger: Ledger, settings: ReviewSettings | None = None) -> FastAP
     static = str(resources.files("rightsledger.review").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(routes.router)
+    app.include_router(api.router)
     return app
 
 
-# FastAPI's OpenAPI page loads its own assets from a CDN; we refuse those (offline), so the page
-# shows the JSON link only. Kept strict all the same.
+# The strictest policy for anything under /api/docs that does not set its own (the docs page
+# itself, served by `review.api`, sets the workspace's normal policy).
 _DOCS_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 

@@ -1,8 +1,9 @@
 """Accounts for the review workspace: argon2 password hashes, login backoff, sessions, roles, CSRF.
 
 Passwords are hashed here (argon2id via argon2-cffi) and only the hash reaches the ledger.
-Session cookies carry a random token; the ledger stores its SHA-256, so a copy of the database
-does not let anyone log in. Every state-changing form carries the session's CSRF token.
+Session cookies and API tokens are random; the ledger stores only their SHA-256, so a copy of the
+database does not let anyone sign in. Every state-changing form (and every cookie-authenticated API
+call) carries the session's CSRF token; API calls with a bearer token need none (no cookie is involved).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from rightsledger.errors import ConfigError
 from rightsledger.ledger import ROLES, Ledger
 
 __all__ = ["ROLES", "PERMISSIONS", "Policy", "User", "LoginRefused", "hash_password", "verify_password",
-           "may", "login", "new_session", "token_hash", "add_user", "check_csrf"]
+           "may", "login", "new_session", "token_hash", "add_user", "check_csrf", "new_token", "token_user",
+           "TOKEN_PREFIX"]
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash to check against when the name is unknown, so both cases take the same time.
@@ -43,7 +45,8 @@ class User:
     id: int
     name: str
     role: str
-    csrf: str
+    csrf: str  # "" when signed in with an API token (no cookie, so no CSRF)
+    token_id: int | None = None  # the API token used, if any
 
     def may(self, action: str) -> bool:
         return may(self.role, action)
@@ -150,3 +153,30 @@ def check_csrf(expected: str | None, given: str | None) -> bool:
 def add_user(ledger: Ledger, name: str, role: str, password: str, created_by: str | None = None) -> None:
     """Create an account (`rightsledger user add`, the users page)."""
     ledger.add_user(name, role, hash_password(password), created_by)
+
+
+TOKEN_PREFIX = "rl_"  # makes a leaked token easy to recognise (and to scan for)
+
+
+def new_token(ledger: Ledger, user_name: str, name: str = "", expires_days: int | None = None,
+              by: str | None = None, now: datetime | None = None) -> tuple[int, str]:
+    """A fresh API token for `user_name`: returns (id, token). The token is shown once; the ledger
+    keeps only its SHA-256. `expires_days` None means it lasts until revoked."""
+    if expires_days is not None and expires_days < 1:
+        raise ConfigError(f"a token cannot expire in {expires_days} days", hint="give 1 or more days, or no --expires")
+    now = now or _now()
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = now + timedelta(days=expires_days) if expires_days is not None else None
+    token_id = ledger.add_token(user_name, token_hash(token), name or "api", expires, by)
+    return token_id, token
+
+
+def token_user(ledger: Ledger, token: str | None, now: datetime | None = None) -> User | None:
+    """The user a bearer token acts for (with that user's current role), or None."""
+    if not token or len(token) > 200:
+        return None
+    found = ledger.token_user(token_hash(token), now or _now())
+    if found is None:
+        return None
+    user, token_id = found
+    return User(user["id"], user["name"], user["role"], "", token_id)

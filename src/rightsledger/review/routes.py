@@ -1,4 +1,4 @@
-"""Pages, review actions and the JSON endpoints of the review workspace.
+"""Pages and review actions of the review workspace (the JSON API is `review.api`).
 
 Every handler gets the signed-in user from `signed_in` / `allowed(action)`: the role check is
 made here, on the server, for every request (templates only hide the buttons). Every POST checks
@@ -7,17 +7,16 @@ the session's CSRF token before it changes anything. Handlers call one ledger me
 
 from __future__ import annotations
 
-import io
 import secrets
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from rightsledger.errors import ConfigError
-from rightsledger.ledger import CASE_STEPS, FORMATS, ROLES, Ledger, SearchFilters, jsonable
+from rightsledger.ledger import CASE_STEPS, FORMATS, ROLES, Ledger, SearchFilters
 from rightsledger.model import (
     DATE_PRECISIONS,
     PERPETRATOR_KINDS,
@@ -28,12 +27,12 @@ from rightsledger.model import (
     VIOLATION_TYPES,
 )
 from rightsledger.review import auth, present
+from rightsledger.review.api import SESSION_COOKIE, export_response
 from rightsledger.review.app import ORIGINAL_CSP, ReviewSettings, html
 from rightsledger.review.search import FACET_PARAMS, filters_from
 
 router = APIRouter()
 
-SESSION_COOKIE = "rl_session"
 LOGIN_COOKIE = "rl_login"  # double-submit CSRF token for the login form (there is no session yet)
 CHOICES = {"type": VIOLATION_TYPES, "precision": DATE_PRECISIONS, "level": PLACE_LEVELS, "role": PLACE_ROLES,
            "unit": VICTIM_UNITS, "perpetrator_kind": PERPETRATOR_KINDS, "source_kind": SOURCE_KINDS}
@@ -166,14 +165,6 @@ def search_page(request: Request, page: int = 1, user: auth.User = Depends(allow
     })
 
 
-@router.get("/api/search")
-def search_api(request: Request, page: int = 1, user: auth.User = Depends(allowed("read"))) -> Response:
-    filters, _ = filters_from(_query_params(request))
-    size = _settings(request).page_size
-    result = _ledger(request).search(filters, limit=size, offset=(max(1, page) - 1) * size)
-    return JSONResponse(jsonable({"page": page, "page_size": size, **result}))
-
-
 @router.get("/documents")
 def documents_page(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
     return html(request, "documents.html", {"documents": _ledger(request).documents()})
@@ -233,18 +224,6 @@ def map_page(request: Request, user: auth.User = Depends(allowed("read"))) -> Re
                                       "tile_url": _settings(request).tile_url or ""})
 
 
-@router.get("/api/map")
-def map_api(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
-    filters, _ = filters_from(_query_params(request))
-    return JSONResponse(_ledger(request).map_data(filters))
-
-
-@router.get("/api/map-base")
-def map_base_api(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
-    response = JSONResponse(_ledger(request).map_base())
-    return response
-
-
 @router.get("/timeline")
 def timeline_page(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
     params = _query_params(request)
@@ -252,12 +231,6 @@ def timeline_page(request: Request, user: auth.User = Depends(allowed("read"))) 
     items = _ledger(request).timeline(filters)
     return html(request, "timeline.html", {"params": params, "parsed": parsed, "items": items,
                                            "chart": present.timeline(items)})
-
-
-@router.get("/api/timeline")
-def timeline_api(request: Request, user: auth.User = Depends(allowed("read"))) -> Response:
-    filters, _ = filters_from(_query_params(request))
-    return JSONResponse(_ledger(request).timeline(filters))
 
 
 # -- reviewing ---------------------------------------------------------------------------------
@@ -340,17 +313,7 @@ async def add_note(request: Request, user: auth.User = Depends(allowed("review")
 def export(request: Request, format: str = "csv", confidential: bool = False, unconfirmed: bool = False,
            user: auth.User = Depends(allowed("export"))) -> Response:
     """The CLI's exports. Analysts get them without informant details; admins may ask for those."""
-    if format not in FORMATS:
-        raise ConfigError(f"{format!r} is not an export format", hint="use one of: " + ", ".join(FORMATS))
-    if confidential and not user.may("export_confidential"):
-        raise HTTPException(403, "Only admins may export informant details.")
-    ledger = _ledger(request)
-    out = io.StringIO()
-    ledger.export_for_review(format, out, include_unconfirmed=unconfirmed, informants=confidential, user=user.name)
-    media = {"csv": "text/csv", "geojson": "application/geo+json"}.get(format, "application/x-ndjson")
-    suffix = "-confidential" if confidential else ""
-    return Response(out.getvalue(), media_type=f"{media}; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="rightsledger{suffix}.{format}"'})
+    return export_response(_ledger(request), user, format, confidential, unconfirmed)
 
 
 @router.get("/exports")

@@ -25,7 +25,7 @@ _TYPE_NAMES = sorted(((code.replace("_", " "), code) for code in VIOLATION_TYPES
 
 # URL parameter -> SearchFilters field (each may repeat).
 FACET_PARAMS = {"type": "types", "province": "provinces", "county": "counties", "status": "statuses",
-                "outlet": "outlets", "corroboration": "corroboration", "modality": "modalities"}
+                "outlet": "outlets", "corroboration": "corroboration", "modality": "modalities", "case": "case_ids"}
 
 
 @dataclass(frozen=True, slots=True)

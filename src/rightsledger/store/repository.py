@@ -17,7 +17,7 @@ from typing import Any
 
 import hashlib
 
-from sqlalchemy import Connection, delete, func, literal_column, or_, select, update
+from sqlalchemy import Connection, Float, String, cast, delete, func, literal, literal_column, or_, select, true, union_all, update
 from sqlalchemy import case as case_
 from sqlalchemy import column as column_
 from sqlalchemy import table as table_
@@ -41,6 +41,9 @@ from rightsledger.model import (
     Why,
 )
 from rightsledger.store.schema import (
+    api_tokens,
+    fact_county,
+    fact_text,
     case_reviews,
     cases,
     citations,
@@ -254,16 +257,20 @@ class Repository:
                 raise NotFoundError(f"{ref!r} matches several documents: {shown}", hint="give more characters of the id")
         raise NotFoundError(f"no document {ref!r} in the ledger", hint="see `rightsledger list` for document ids")
 
-    def summaries(self) -> list[dict[str, Any]]:
-        """One row per document for listings: id, outlet, published, title, url and incident counts."""
-        counts = (select(incidents.c.document_id, incidents.c.modality, func.count().label("n"))
-                  .group_by(incidents.c.document_id, incidents.c.modality))
-        per_doc: dict[str, Counter[str]] = defaultdict(Counter)
-        for r in self.conn.execute(counts):
-            per_doc[r.document_id][r.modality] += r.n
+    def summaries(self, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """One row per document for listings: id, outlet, published, title, url and incident counts
+        (all of them, or the page `limit`/`offset` in the order they were stored)."""
         q = (select(documents.c.id, documents.c.outlet, documents.c.published, documents.c.title,
                     documents.c.url, documents.c.language, documents.c.created_at, documents.c.duplicate_of)
              .order_by(documents.c.created_at, documents.c.id))
+        counts = (select(incidents.c.document_id, incidents.c.modality, func.count().label("n"))
+                  .group_by(incidents.c.document_id, incidents.c.modality))
+        if limit is not None:
+            q = q.limit(limit).offset(offset)
+            counts = counts.where(incidents.c.document_id.in_(select(q.subquery().c.id)))
+        per_doc: dict[str, Counter[str]] = defaultdict(Counter)
+        for r in self.conn.execute(counts):
+            per_doc[r.document_id][r.modality] += r.n
         out = []
         for r in self.conn.execute(q):
             c = per_doc.get(r.id, Counter())
@@ -272,6 +279,9 @@ class Repository:
                         "duplicate_of": r.duplicate_of, "incidents": c.get("asserted", 0),
                         "unconfirmed": sum(c.values()) - c.get("asserted", 0)})
         return out
+
+    def document_count(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(documents)).scalar() or 0)
 
     def document_ids(self) -> list[str]:
         return list(self.conn.execute(select(documents.c.id).order_by(documents.c.created_at, documents.c.id)).scalars())
@@ -446,11 +456,14 @@ class Repository:
         return sorted({(r["kind"], r["from_id"], r["to_id"]): r for r in out}.values(),
                       key=lambda r: (r["kind"], r["from_id"], r["to_id"]))
 
-    def add_override(self, action: str, a: tuple[str, str], b: tuple[str, str], note: str) -> None:
+    def add_override(self, action: str, a: tuple[str, str], b: tuple[str, str], note: str,
+                     user: str | None = None) -> None:
+        """Record a merge/split decision by `user` (the web user; the OS user for the CLI)."""
+        user = user or current_user()
         self.conn.execute(link_overrides.insert().values(
             action=action, a_document_id=a[0], a_incident_id=a[1], b_document_id=b[0], b_incident_id=b[1],
-            note=note, user_name=current_user(), tool=evidence.TOOL, recorded_at=evidence.utcnow()))
-        audit.append(self.conn, current_user(), action, f"incidents:{a[1]}|{b[1]}", {"a": a, "b": b, "note": note})
+            note=note, user_name=user, tool=evidence.TOOL, recorded_at=evidence.utcnow()))
+        audit.append(self.conn, user, action, f"incidents:{a[1]}|{b[1]}", {"a": a, "b": b, "note": note})
 
     def overrides(self) -> list[dict[str, Any]]:
         """Every analyst override, oldest first (the audit trail of merges and splits)."""
@@ -594,6 +607,43 @@ class ReviewRepository:
             q = q.where(web_sessions.c.expires_at <= expired_before)
         self.conn.execute(q)
 
+    # -- API tokens ---------------------------------------------------------------------------
+    def add_token(self, token_hash: str, user_id: int, name: str, created_by: str,
+                  expires_at: datetime | None) -> int:
+        return int(self.conn.execute(api_tokens.insert().values(
+            token_hash=token_hash, user_id=user_id, name=name, created_at=evidence.utcnow(), created_by=created_by,
+            expires_at=expires_at)).inserted_primary_key[0])
+
+    def tokens(self, user_id: int | None = None) -> list[dict[str, Any]]:
+        """Every token (never its hash) with its user's name, oldest first."""
+        q = (select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.created_at, api_tokens.c.created_by,
+                    api_tokens.c.expires_at, api_tokens.c.revoked_at, api_tokens.c.revoked_by,
+                    users.c.name.label("user"), users.c.role)
+             .join(users, users.c.id == api_tokens.c.user_id).order_by(api_tokens.c.id))
+        if user_id is not None:
+            q = q.where(api_tokens.c.user_id == user_id)
+        stamps = ("created_at", "expires_at", "revoked_at")
+        return [{k: (_utc(v).isoformat() if k in stamps and v is not None else v) for k, v in r._mapping.items()}
+                for r in self.conn.execute(q)]
+
+    def token(self, token_id: int) -> dict[str, Any] | None:
+        r = self.conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        return dict(r._mapping) if r else None
+
+    def revoke_token(self, token_id: int, by: str) -> None:
+        self.conn.execute(update(api_tokens).where(api_tokens.c.id == token_id)
+                          .values(revoked_at=evidence.utcnow(), revoked_by=by))
+
+    def token_user(self, token_hash: str, now: datetime) -> tuple[dict[str, Any], int] | None:
+        """The user a live token acts for, and the token's id (revoked, expired, disabled: None)."""
+        q = (select(api_tokens.c.id.label("token_id"), api_tokens.c.expires_at, api_tokens.c.revoked_at,
+                    users.c.id, users.c.name, users.c.role, users.c.disabled)
+             .join(users, users.c.id == api_tokens.c.user_id).where(api_tokens.c.token_hash == token_hash))
+        r = self.conn.execute(q).first()
+        if r is None or r.disabled or r.revoked_at is not None or (r.expires_at and _utc(r.expires_at) <= now):
+            return None
+        return {"id": r.id, "name": r.name, "role": r.role}, int(r.token_id)
+
     # -- facts under review -------------------------------------------------------------------
     def fact(self, fact_id: int) -> dict[str, Any]:
         q = (select(facts, incidents.c.document_id, incidents.c.case_id)
@@ -602,6 +652,14 @@ class ReviewRepository:
         if r is None:
             raise NotFoundError(f"no fact {fact_id} in the ledger", hint="reload the document page")
         return self._fact_dict(sealing.Opener(self.conn, self.keyring).refs([f"facts:{fact_id}"]).row("facts", r))
+
+    def incident_facts_all(self, incident_id: str) -> list[dict[str, Any]]:
+        """Every fact of one incident (rejected ones too), NotFoundError if there is no such incident."""
+        self.incident_document(incident_id)
+        q = (select(facts, incidents.c.document_id, incidents.c.case_id)
+             .join(incidents, incidents.c.id == facts.c.incident_id).where(facts.c.incident_id == incident_id)
+             .order_by(facts.c.kind, facts.c.seq, facts.c.id))
+        return [self._fact_dict(r) for r in self.conn.execute(q)]
 
     def document_facts(self, doc_id: str) -> list[dict[str, Any]]:
         """Every fact of a document (rejected ones too), in incident order, for the review page."""
@@ -712,7 +770,7 @@ class ReviewRepository:
 
     def _fact_text(self, key: str) -> Any:
         """A fact's current value[key] as text (the reviewer's version first)."""
-        return func.coalesce(facts.c.current[("value", key)].as_string(), facts.c.value[key].as_string())
+        return fact_text(key, self.dialect)
 
     def _filtered(self, f: SearchFilters) -> Any:
         """Incident ids matching the filters (a subquery)."""
@@ -730,8 +788,7 @@ class ReviewRepository:
             q = q.where(incidents.c.id.in_(select(facts.c.incident_id).where(
                 facts.c.kind == "place", live, self._fact_text("province").in_(f.provinces))))
         if f.counties:
-            county = func.coalesce(self._fact_text("county"),
-                                   case_((self._fact_text("level") == "county", self._fact_text("name"))))
+            county = fact_county(self.dialect)
             q = q.where(incidents.c.id.in_(select(facts.c.incident_id).where(
                 facts.c.kind == "place", live, county.in_(f.counties))))
         if f.date_from:
@@ -746,27 +803,44 @@ class ReviewRepository:
             q = q.where(cases.c.status.in_(f.corroboration))
         if f.modalities:
             q = q.where(incidents.c.modality.in_(f.modalities))
+        if f.incident_ids:
+            q = q.where(incidents.c.id.in_(f.incident_ids))
+        if f.case_ids:
+            q = q.where(incidents.c.case_id.in_(f.case_ids))
         return q
 
-    def search(self, f: SearchFilters, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        """Matching incidents (a page, newest first) with facet counts over all matches."""
-        ids = self._filtered(f).subquery()
-        total = self.conn.execute(select(func.count()).select_from(ids)).scalar() or 0
+    def search(self, f: SearchFilters, limit: int = 50, offset: int = 0, facets: bool = True) -> dict[str, Any]:
+        """Matching incidents (a page, newest first) with facet counts over all matches (unless not
+        asked for: then "facets" is empty).
+
+        The matches are computed once per statement (a MATERIALIZED common table expression): the
+        total and every facet come from one UNION ALL over it, the page from one more query.
+        """
+        ids = self._filtered(f).cte("matched").prefix_with("MATERIALIZED")
         page_q = (select(incidents.c.id, incidents.c.document_id, incidents.c.case_id, incidents.c.modality,
                          incidents.c.date_start, incidents.c.date_end, incidents.c.date_precision,
                          documents.c.title, documents.c.outlet, documents.c.published,
                          func.coalesce(case_reviews.c.status, "proposed").label("review_status"),
-                         cases.c.status.label("corroboration"))
+                         cases.c.status.label("corroboration"), func.count().over().label("_total"))
                   .join(documents, documents.c.id == incidents.c.document_id)
                   .outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)
                   .outerjoin(cases, cases.c.id == incidents.c.case_id)
                   .where(incidents.c.id.in_(select(ids.c.id)))
                   .order_by(incidents.c.date_start.desc().nulls_last(), incidents.c.id).limit(limit).offset(offset))
-        rows = [dict(r._mapping) for r in self.conn.execute(page_q)]
+        rows = [dict(r._mapping) for r in self.conn.execute(page_q)] if limit else []
+        counted = rows[0].pop("_total") if rows else None  # the window count: no second pass for the total
+        for r in rows[1:]:
+            del r["_total"]
         details = self.incident_facts([r["id"] for r in rows])
         for r in rows:
             r.update(details.get(r["id"], {"types": [], "places": [], "victims": []}))
-        return {"total": total, "rows": rows, "facets": self.facets(ids)}
+        if facets:
+            total, counts = self.facets(ids)
+        elif counted is not None:
+            total, counts = int(counted), {}
+        else:
+            total, counts = int(self.conn.execute(select(func.count()).select_from(ids)).scalar() or 0), {}
+        return {"total": total, "rows": rows, "facets": counts}
 
     def incident_facts(self, incident_ids: Sequence[str]) -> dict[str, dict[str, list[Any]]]:
         """Types, places and victims (current values, rejected left out) of these incidents."""
@@ -787,44 +861,76 @@ class ReviewRepository:
                     slot["victims"].append(v)
         return out
 
-    def facets(self, ids: Any) -> dict[str, list[tuple[str, int]]]:
-        """Counts of incidents per type, province, county, year, review status, outlet, corroboration."""
+    def facets(self, ids: Any) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+        """How many incidents `ids` (a CTE of incident ids) holds, and counts of them per type,
+        province, county, year, review status, outlet, corroboration and modality — one statement."""
         inc_ids = select(ids.c.id)
-        live = (facts.c.incident_id.in_(inc_ids), facts.c.status != "rejected")
-
-        def grouped(expr: Any, q: Any) -> list[tuple[str, int]]:
-            rows = self.conn.execute(q.add_columns(expr.label("k"), func.count(func.distinct(incidents.c.id)).label("n"))
-                                     .group_by(expr).order_by(func.count(func.distinct(incidents.c.id)).desc(), expr))
-            return [(str(r.k), int(r.n)) for r in rows if r.k is not None]
-
-        with_facts = select().select_from(incidents).join(facts, facts.c.incident_id == incidents.c.id)
-        county = func.coalesce(self._fact_text("county"),
-                               case_((self._fact_text("level") == "county", self._fact_text("name"))))
+        live = (facts.c.status != "rejected",)
+        # From the matches to their facts (by the (kind, incident_id) index), not the other way round.
+        with_facts = (select().select_from(ids).join(incidents, incidents.c.id == ids.c.id)
+                      .join(facts, facts.c.incident_id == ids.c.id))
+        # `kind || ''`: SQLite (before 3.41) would otherwise walk a whole key index for its order,
+        # recomputing every key from the JSON; looking up the matches' facts is what is fast.
+        kind = facts.c.kind.concat("")
+        county = fact_county(self.dialect)
         year = (func.strftime("%Y", incidents.c.date_start) if self.dialect == "sqlite"
                 else func.to_char(incidents.c.date_start, "YYYY"))
         base = select().select_from(incidents).where(incidents.c.id.in_(inc_ids))
-        return {
-            "type": grouped(self._fact_text("code"), with_facts.where(facts.c.kind == "type", *live)),
-            "province": grouped(self._fact_text("province"), with_facts.where(facts.c.kind == "place", *live)),
-            "county": grouped(county, with_facts.where(facts.c.kind == "place", *live)),
-            "year": sorted(grouped(year, base), reverse=True),
-            "status": grouped(func.coalesce(case_reviews.c.status, "proposed"),
-                              base.outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)),
-            "outlet": grouped(documents.c.outlet, base.join(documents, documents.c.id == incidents.c.document_id)),
-            "corroboration": grouped(cases.c.status, base.join(cases, cases.c.id == incidents.c.case_id)),
-            "modality": grouped(incidents.c.modality, base),
+        parts = {
+            "type": (self._fact_text("code"), with_facts.where(kind == "type", *live)),
+            "province": (self._fact_text("province"), with_facts.where(kind == "place", *live)),
+            "county": (county, with_facts.where(kind == "place", *live)),
+            "year": (year, base),
+            "status": (func.coalesce(case_reviews.c.status, "proposed"),
+                       base.outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)),
+            "outlet": (documents.c.outlet, base.join(documents, documents.c.id == incidents.c.document_id)),
+            "corroboration": (cases.c.status, base.join(cases, cases.c.id == incidents.c.case_id)),
+            "modality": (incidents.c.modality, base),
         }
+        branches = [select(literal("total").label("facet"), cast(None, String).label("k"),
+                           func.count().label("n")).select_from(ids)]
+        for name, (key, q) in parts.items():
+            branches.append(q.add_columns(literal(name).label("facet"), key.label("k"),
+                                          func.count(func.distinct(incidents.c.id)).label("n")).group_by(key))
+        out: dict[str, list[tuple[str, int]]] = {name: [] for name in parts}
+        total = 0
+        for r in self.conn.execute(union_all(*branches)):
+            if r.facet == "total":
+                total = int(r.n)
+            elif r.k is not None:
+                out[r.facet].append((str(r.k), int(r.n)))
+        for name, pairs in out.items():
+            pairs.sort(key=(lambda p: p[0]) if name == "year" else (lambda p: (-p[1], p[0])), reverse=name == "year")
+        return total, out
 
     # -- map and timeline ---------------------------------------------------------------------
-    def located(self, f: SearchFilters) -> list[dict[str, Any]]:
-        """Place facts with coordinates of the matching incidents (for the map)."""
+    def _fact_float(self, key: str) -> Any:
+        """A fact's current value[key] as a number (the reviewer's version first)."""
+        return cast(fact_text(key, self.dialect), Float)
+
+    def map_points(self, f: SearchFilters) -> list[tuple[Any, ...]]:
+        """(incident, case, document, role, lat, lon, name) of every live place fact with
+        coordinates of the matching incidents, by incident and seq. Scalars come out of the JSON
+        in SQL: at 100,000 incidents nothing else would answer within a second."""
         ids = self._filtered(f).subquery()
-        q = (select(facts, incidents.c.document_id, incidents.c.case_id)
+        lat, lon = self._fact_float("lat"), self._fact_float("lon")
+        q = (select(facts.c.incident_id, incidents.c.case_id, incidents.c.document_id, self._fact_text("role"),
+                    lat, lon, self._fact_text("name"))
              .join(incidents, incidents.c.id == facts.c.incident_id)
-             .where(facts.c.incident_id.in_(select(ids.c.id)), facts.c.kind.in_(("place", "victims", "type")),
-                    facts.c.status != "rejected")
-             .order_by(facts.c.incident_id, facts.c.kind, facts.c.seq))
-        return [self._fact_dict(r) for r in self.conn.execute(q)]
+             .where(facts.c.kind == "place", facts.c.incident_id.in_(select(ids.c.id)), facts.c.status != "rejected",
+                    lat.is_not(None), lon.is_not(None))
+             .order_by(facts.c.incident_id, facts.c.seq))
+        return [tuple(r) for r in self.conn.execute(q)]
+
+    def victim_counts(self, f: SearchFilters) -> list[tuple[Any, ...]]:
+        """(case or incident key, count, unit) of every live victims fact with a count, matching incidents."""
+        ids = self._filtered(f).subquery()
+        count = self._fact_float("count")
+        q = (select(func.coalesce(incidents.c.case_id, incidents.c.id), count, self._fact_text("unit"))
+             .join(incidents, incidents.c.id == facts.c.incident_id)
+             .where(facts.c.kind == "victims", facts.c.incident_id.in_(select(ids.c.id)),
+                    facts.c.status != "rejected", count > 0))
+        return [tuple(r) for r in self.conn.execute(q)]
 
     def dated(self, f: SearchFilters) -> list[dict[str, Any]]:
         ids = self._filtered(f).subquery()
@@ -834,16 +940,33 @@ class ReviewRepository:
              .order_by(incidents.c.date_start, incidents.c.id))
         return [dict(r._mapping) for r in self.conn.execute(q)]
 
-    def recent_cases(self, limit: int = 10) -> list[dict[str, Any]]:
+    def case_list(self, f: SearchFilters, limit: int, offset: int) -> dict[str, Any]:
+        """Cases with an incident matching the filters (a page, newest event first) and their total."""
+        ids = self._filtered(f).where(incidents.c.case_id.is_not(None)).subquery()
+        case_ids = select(incidents.c.case_id).where(incidents.c.id.in_(select(ids.c.id))).distinct()
+        total = self.conn.execute(select(func.count()).select_from(case_ids.subquery())).scalar() or 0
+        rows = self._cases_by_date(cases.c.id.in_(case_ids), limit, offset)
+        return {"total": int(total), "rows": rows}
+
+    def _cases_by_date(self, where: Any, limit: int, offset: int = 0) -> list[dict[str, Any]]:
         q = (select(cases.c.id, cases.c.status, cases.c.types, cases.c.origin_count, cases.c.updated_at,
                     func.coalesce(case_reviews.c.status, "proposed").label("review_status"),
-                    func.min(incidents.c.date_start).label("date_start"))
+                    func.min(incidents.c.date_start).label("date_start"),
+                    func.count(incidents.c.id).label("incidents"))
              .outerjoin(case_reviews, case_reviews.c.case_id == cases.c.id)
              .outerjoin(incidents, incidents.c.case_id == cases.c.id)
+             .where(where)
              .group_by(cases.c.id, cases.c.status, cases.c.types, cases.c.origin_count, cases.c.updated_at,
                        case_reviews.c.status)
-             .order_by(func.min(incidents.c.date_start).desc().nulls_last(), cases.c.id).limit(limit))
+             .order_by(func.min(incidents.c.date_start).desc().nulls_last(), cases.c.id).limit(limit).offset(offset))
         return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def case_count(self) -> int:
+        """Incidents' distinct case ids (what `stats()["cases"]` counts, without its other work)."""
+        return int(self.conn.execute(select(func.count(func.distinct(incidents.c.case_id)))).scalar() or 0)
+
+    def recent_cases(self, limit: int = 10) -> list[dict[str, Any]]:
+        return self._cases_by_date(true(), limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -860,3 +983,5 @@ class SearchFilters:
     outlets: tuple[str, ...] = ()
     corroboration: tuple[str, ...] = ()
     modalities: tuple[str, ...] = ()
+    incident_ids: tuple[str, ...] = ()  # only these incidents (the API's one-incident view)
+    case_ids: tuple[str, ...] = ()  # only incidents of these cases (a case's own map)

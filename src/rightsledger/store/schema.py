@@ -7,6 +7,8 @@ Facts keep the proposal as made (`value`, span, rule); review changes `status`, 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -23,6 +25,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
+    func,
+    literal_column,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -285,7 +290,8 @@ link_overrides = Table(
 # Full-text search objects made by migration 0003 outside this metadata (they differ by database).
 SEARCH_TABLES = frozenset({FTS_TABLE, *(f"{FTS_TABLE}_{part}" for part in ("data", "idx", "docsize", "config", "content"))})
 SEARCH_COLUMNS = frozenset({"search_vector"})
-SEARCH_INDEXES = frozenset({"ix_documents_search_vector"})
+SEARCH_INDEXES = frozenset({"ix_documents_search_vector", "ix_facts_key_code", "ix_facts_key_province",
+                            "ix_facts_key_county"})  # the last three: expression indexes of migration 0006
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
@@ -329,6 +335,62 @@ protect_marks = Table(
     Column("user_name", String(200), nullable=False),
     Column("at", Stamp, nullable=False),
 )
+
+
+# -- API tokens (migration 0006) --------------------------------------------------------------
+# Tokens for scripts using the review workspace's JSON API. Like session cookies, only the
+# SHA-256 of a token is stored; a token acts with its user's current role.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),  # a label: what the token is for
+    Column("created_at", Stamp, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", Stamp),  # NULL: never
+    Column("revoked_at", Stamp),
+    Column("revoked_by", String(200)),
+)
+
+
+# -- fact keys: the JSON values search, facets and the map filter and group by ---------------------
+# Written with literal JSON paths (never bound parameters) so that the expression indexes of
+# migration 0006 are the very same expressions and the databases use them; `fact_key_indexes`
+# renders those indexes from these functions, so the two cannot drift apart.
+def fact_text(key: str, dialect: str) -> Any:
+    """A fact's current value[key] as text: the reviewer's version (`current`) first, else the proposal."""
+    if dialect == "postgresql":
+        return func.coalesce(facts.c.current.op("#>>", return_type=Text)(literal_column(f"'{{value,{key}}}'")),
+                             facts.c.value.op("->>", return_type=Text)(literal_column(f"'{key}'")))
+    return func.coalesce(func.json_extract(facts.c.current, literal_column(f"'$.value.{key}'")),
+                         func.json_extract(facts.c.value, literal_column(f"'$.{key}'")), type_=Text)
+
+
+def fact_county(dialect: str) -> Any:
+    """The county a place fact names: its `county`, or its own name when it is a county."""
+    return func.coalesce(fact_text("county", dialect),
+                         case((fact_text("level", dialect) == literal_column("'county'"), fact_text("name", dialect))),
+                         type_=Text)
+
+
+FACT_KEY_INDEXES = ("ix_facts_key_code", "ix_facts_key_province", "ix_facts_key_county")
+
+
+def fact_key_indexes(dialect: str) -> list[str]:
+    """CREATE INDEX statements for the fact keys (kind, key, status, incident_id: covering the
+    filters and facet counts), rendered for `dialect` from the expressions above."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    compiler = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
+    exprs = {"ix_facts_key_code": fact_text("code", dialect), "ix_facts_key_province": fact_text("province", dialect),
+             "ix_facts_key_county": fact_county(dialect)}
+    out = []
+    for name in FACT_KEY_INDEXES:
+        sql = str(exprs[name].compile(dialect=compiler, compile_kwargs={"literal_binds": True})).replace("facts.", "")
+        out.append(f"CREATE INDEX {name} ON facts (kind, ({sql}), status, incident_id)")
+    return out
 
 
 # -- sealed values (migration 0007) ---------------------------------------------------------

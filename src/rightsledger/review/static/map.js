@@ -1,5 +1,6 @@
 // Map: province polygons and county seats from the bundled data (no tile server), cases as
-// circles sized by victims, origin→destination lines, nearby cases grouped when zoomed out.
+// circles sized by victims, origin→destination lines, nearby cases grouped when zoomed out —
+// here in the browser for a few thousand cases, by the server (per view and zoom) beyond that.
 // Text from the ledger is only ever set with textContent, never as HTML.
 (function () {
   "use strict";
@@ -84,7 +85,73 @@
     el.dataset.drawn = String(groups.length);
   }
 
-  Promise.all([get("/api/map-base"), get("/api/map?" + query)]).then(function (res) {
+  function drawLines() {
+    linesLayer.clearLayers();
+    markers.forEach(function (m) {
+      m.lines.forEach(function (line) {
+        L.polyline(line, { color: "#6a1b9a", weight: 2, dashArray: "6 4", className: "move-line" }).addTo(linesLayer);
+        L.circleMarker(line[0], { radius: 3, color: "#6a1b9a", fillOpacity: 1, className: "origin-point" }).addTo(linesLayer);
+      });
+    });
+  }
+
+  // Many cases: the server groups them into clusters for the current view and zoom (with lines
+  // between clusters), and the map asks again whenever the view changes.
+  function drawServerClusters(found) {
+    casesLayer.clearLayers();
+    linesLayer.clearLayers();
+    found.lines.forEach(function (f) {
+      L.polyline([f.from, f.to], { color: "#6a1b9a", weight: Math.min(8, 1 + Math.log(1 + f.count)), opacity: 0.6,
+        dashArray: "6 4", className: "move-line" })
+        .bindTooltip(node("span", f.count + " relocation(s) or repatriation(s)")).addTo(linesLayer);
+    });
+    found.clusters.forEach(function (c) {
+      var size = Math.round(Math.min(60, 24 + 6 * Math.log(c.count)));
+      var icon = L.divIcon({ className: "cluster-marker", iconSize: [size, size], html: "" });
+      var mk = L.marker([c.lat, c.lon], { icon: icon, keyboard: true });
+      mk.on("add", function () { mk.getElement().appendChild(node("div", String(c.count), "cluster-label")); });
+      mk.on("click", function () { map.setView([c.lat, c.lon], map.getZoom() + 2); });
+      mk.bindTooltip(node("span", c.count + " cases, " + c.victims + " victims; click to zoom in"));
+      mk.addTo(casesLayer);
+    });
+    el.dataset.markers = String(found.total);
+    el.dataset.drawn = String(found.clusters.length);
+  }
+
+  var serverMode = false, pending = null;
+  function mapUrl(withView) {
+    var url = "/api/map?" + query;
+    if (withView) {
+      var b = map.getBounds();
+      url += (query ? "&" : "") + "bbox=" + [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]
+        .map(function (x) { return x.toFixed(4); }).join(",") + "&zoom=" + map.getZoom();
+    }
+    return url;
+  }
+  function show(found) {
+    if (found.clustered) {
+      serverMode = true;
+      markers = [];
+      drawServerClusters(found);
+    } else {
+      markers = found.markers.filter(function (m) { return !only || m.id === only; });
+      drawLines();
+      draw();
+    }
+    var status = document.getElementById("map-status");
+    if (status) {
+      status.textContent = found.clustered
+        ? found.total + " case(s) with known coordinates; " + found.shown + " in view, grouped by the server."
+        : found.total + " case(s) with known coordinates" + (serverMode ? ", " + found.shown + " in view." : " shown.");
+    }
+  }
+  function refresh() {
+    if (!serverMode) { draw(); return; }
+    if (pending) clearTimeout(pending);
+    pending = setTimeout(function () { get(mapUrl(true)).then(show); }, 200);
+  }
+
+  Promise.all([get("/api/map-base"), get(mapUrl(false))]).then(function (res) {
     var base = res[0], found = res[1];
     var provinces = L.geoJSON(base.provinces, {
       style: { color: "#7a8799", weight: 1, fillColor: "#f4f1e8", fillOpacity: 1 },
@@ -99,22 +166,15 @@
         className: "county-point" }).bindTooltip(node("span", c.name + (c.province ? ", " + c.province : "")))
         .addTo(map);
     });
-    markers = found.filter(function (m) { return !only || m.id === only; });
-    markers.forEach(function (m) {
-      m.lines.forEach(function (line) {
-        L.polyline(line, { color: "#6a1b9a", weight: 2, dashArray: "6 4", className: "move-line" }).addTo(linesLayer);
-        L.circleMarker(line[0], { radius: 3, color: "#6a1b9a", fillOpacity: 1, className: "origin-point" }).addTo(linesLayer);
-      });
-    });
-    if (only && markers.length) {
-      map.setView([markers[0].lat, markers[0].lon], 8);
+    var first = found.markers.filter(function (m) { return !only || m.id === only; });
+    if (only && first.length) {
+      map.setView([first[0].lat, first[0].lon], 8);
     } else {
       map.fitBounds(provinces.getBounds(), { padding: [10, 10] });
     }
-    draw();
-    map.on("zoomend", draw);
-    var status = document.getElementById("map-status");
-    if (status) status.textContent = markers.length + " case(s) with known coordinates shown.";
+    show(found);
+    map.on("zoomend", refresh);
+    map.on("moveend", function () { if (serverMode) refresh(); });
     el.dataset.ready = "1";
   }).catch(function (err) {
     var status = document.getElementById("map-status");
