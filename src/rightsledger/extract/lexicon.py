@@ -14,13 +14,14 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from rightsledger.errors import DataFileError
 from rightsledger.resources import data_file, load_toml
 
 __all__ = [
-    "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "first_words", "lexicon", "longest_first", "phrase",
+    "MatchStarts", "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "first_words", "lexicon",
+    "longest_first", "match_starts", "phrase",
     "segments", "template", "tokens", "words",
 ]
 
@@ -207,13 +208,45 @@ def first_words(fragment: str) -> tuple[set[str], set[str]] | None:
     (the fragment can start with a non-word character, or with something other than letters),
     or when a first word has a non-ASCII letter (case folding could then match ASCII words that
     the lower-case lookup misses). Lookarounds are skipped: ignoring a condition only widens the
-    set of words, which costs a failed try and never a missed match.
+    set of words, which costs a failed try and never a missed match. A fragment that can start
+    with a digit has none either (see `match_starts`).
     """
+    starts = _starts(fragment, digits=False)
+    return None if starts is None else (set(starts.exact), set(starts.prefixes))
+
+
+class MatchStarts(NamedTuple):
+    """Where a regex's matches can start: at a word in `exact`, at a word beginning with one of
+    `prefixes`, or (when `digit`) at a word beginning with a digit."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+    digit: bool
+
+    def admit(self, word: str) -> bool:
+        """Whether a match can start at this lower-case word, if it is ASCII (try any other)."""
+        return word in self.exact or (self.digit and word[:1].isdigit()) or (bool(self.prefixes) and word.startswith(self.prefixes))
+
+
+def match_starts(fragment: str) -> MatchStarts | None:
+    """Like `first_words`, also for a fragment whose match may start with a digit ("30 families").
+
+    Digit-led starts are not spelt out ("\\d{1,3}" would be a thousand words): `digit` says that
+    any word beginning with a digit may start a match. As with `first_words`, a word with a
+    non-ASCII letter must always be tried, and a match starts at the start of a word only if the
+    pattern says so (it opens with `\\b` or `(?<!\\w)`).
+    """
+    return _starts(fragment, digits=True)
+
+
+def _starts(fragment: str, digits: bool) -> MatchStarts | None:
+    """The search behind `first_words` and `match_starts`; digit-led starts only if `digits`."""
     from re import _constants as c  # type: ignore[attr-defined]
     from re import _parser as sre  # type: ignore[attr-defined]
 
     # A state is (letters so far, how it ended): "" still open, "word" ended at a non-word
-    # character or the end of the fragment, "prefix" went on in a way not followed further.
+    # character or the end of the fragment, "prefix" went on in a way not followed further,
+    # "digit" started with a digit (only when `digits`).
     State = tuple[str, str]
     limit = 200
 
@@ -234,6 +267,12 @@ def first_words(fragment: str) -> tuple[set[str], set[str]] | None:
             else:
                 return None  # negated sets, \w, \d...
         return chars
+
+    def digit_class(op, av) -> bool:
+        """An IN item that matches digits only (\\d, [0-9])."""
+        return op is c.IN and all(
+            (iop is c.CATEGORY and iav is c.CATEGORY_DIGIT) or (iop is c.RANGE and 48 <= iav[0] <= iav[1] <= 57)
+            or (iop is c.LITERAL and chr(iav).isdigit()) for iop, iav in av)
 
     def seq(items, states: set[State]) -> set[State] | None:
         for op, av in items:
@@ -278,17 +317,24 @@ def first_words(fragment: str) -> tuple[set[str], set[str]] | None:
                 out |= {(w, "prefix") for w, how in cur if not how}
             return out
         chars = letters(op, av)
-        if chars is None:  # anything else: the word so far is only a prefix
-            return {(w, "prefix") for w, _ in states}
-        return {(w, "word") if not _TOKEN.match(ch) else (w + ch.lower(), "") for w, _ in states for ch in chars}
+        if chars is None:
+            if digits and digit_class(op, av):  # a digit first: any word starting with a digit
+                return {(w, "digit") if not w else (w, "prefix") for w, _ in states}
+            return {(w, "prefix") for w, _ in states}  # anything else: the word so far is only a prefix
+        return {(w, "word") if not _TOKEN.match(ch) else (w, "digit") if digits and not w and ch.isdigit()
+                else (w + ch.lower(), "") for w, _ in states for ch in chars}
 
     try:
         states = seq(sre.parse(fragment), {("", "")})
     except Exception:  # an unusual construct: no first words, the fragment is tried everywhere
         return None
-    if states is None or any(not w or not w.isascii() for w, _ in states):
+    if states is None or any((not w or not w.isascii()) and how != "digit" for w, how in states):
         return None
-    return {w for w, how in states if how != "prefix"}, {w for w, how in states if how == "prefix"}
+    # A word the fragment ends on ("" still open) is exact for `first_words`, whose callers
+    # close the pattern with (?!\w); for `match_starts` it may go on in the text: a prefix.
+    as_prefix = ("prefix", "") if digits else ("prefix",)
+    return MatchStarts(frozenset(w for w, how in states if how not in as_prefix and how != "digit"),
+                       tuple(sorted({w for w, how in states if how in as_prefix})), any(how == "digit" for _, how in states))
 
 
 class WordStartRegex:
@@ -315,29 +361,41 @@ class WordStartRegex:
                 break
             firsts.add(lead.group(0).lower())
         self.firsts = frozenset(firsts) if firsts is not None else None
+        # The other way to skip most positions (see `of`): where a match can start, per word.
+        self.starts: MatchStarts | None = None
+        self.inside = False  # whether a match may start inside a word
+        self._seen: set[str] = set()  # words whose offsets are known, below: those that have some
+        self._offsets: dict[str, tuple[int, ...]] = {}
 
     @classmethod
     def of(cls, regex: re.Pattern[str]) -> WordStartRegex:
-        """For a pattern written in a lexicon file: its first words are read off the pattern.
+        """For a pattern written in a lexicon file: where its matches can start is read off it.
 
-        Only a pattern that opens with a word boundary (`\\b` or `(?<!\\w)`) surely starts at
-        the start of a word; any other, or one whose first words are not known, is scanned
-        over the whole text.
+        A pattern that opens with a word boundary (`\\b` or `(?<!\\w)`) and whose first words
+        are known is tried at those words (`firsts`). Any other pattern whose matches start
+        with known words or a digit (`match_starts`) is tried at the positions inside the
+        words of the text where such a start stands (`starts`): "mid March" in "amid March",
+        "March 2019" in "5March 2019". Only a pattern that could start anywhere is scanned over
+        the whole text.
         """
         out = cls(regex, ())
-        derived = first_words(regex.pattern) if regex.pattern.startswith((r"\b", r"(?<!\w)")) else None
+        boundary = regex.pattern.startswith((r"\b", r"(?<!\w)"))
+        derived = first_words(regex.pattern) if boundary else None
         out.firsts = frozenset(derived[0]) if derived is not None and not derived[1] else None
+        if out.firsts is None:
+            starts = match_starts(regex.pattern)
+            # A pattern that can only start with a digit is left to the regex engine, which
+            # passes over the other characters about as fast as the word lookup would.
+            if starts is not None and (starts.exact or starts.prefixes):
+                out.starts, out.inside = starts, not boundary
         return out
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        if self.firsts is None:
+        if self.firsts is None and self.starts is None:
             yield from self.regex.finditer(text)
             return
-        index = words(text)
-        toks = index.toks
         resume = 0
-        for i in _merge_sorted(index.hits(self.firsts), index.non_ascii):
-            at = toks[i][0]
+        for at in self._candidates(text):
             if at < resume:
                 continue
             m = self.regex.match(text, at)
@@ -349,21 +407,29 @@ class WordStartRegex:
         """The matches of `regex.finditer(text, lo, hi)` for each (lo, hi) window in turn.
 
         Inside a window the regex sees the text end at `hi`, so the word running past it is cut
-        short there and may then read as a first word ("Marchers" as "March"): it is always tried.
+        short there and may then read as a first word ("Marchers" as "March"): it is always tried
+        (at every position in it, for a pattern that may start inside a word).
         """
         rx = self.regex
-        if self.firsts is None:
+        if self.firsts is None and self.starts is None:
             for lo, hi in windows:
                 yield from rx.finditer(text, lo, hi)
             return
+        windows = list(windows)
+        if not windows:
+            return
         index = words(text)
         toks, starts = index.toks, index.starts
-        at_first = [toks[i][0] for i in _merge_sorted(index.hits(self.firsts), index.non_ascii)]
+        at_first = self._candidates(text)
         for lo, hi in windows:
             tried = at_first[bisect_left(at_first, lo) : bisect_left(at_first, hi)]
             k = bisect_left(starts, hi)
-            if k and toks[k - 1][1] > hi and toks[k - 1][0] >= lo and (not tried or tried[-1] < toks[k - 1][0]):
-                tried.append(toks[k - 1][0])
+            if k and toks[k - 1][1] > hi:  # the word cut short by the window's end
+                cut = toks[k - 1][0]
+                if self.inside:
+                    tried = tried[: bisect_left(tried, cut)] + list(range(max(lo, cut), hi))
+                elif cut >= lo and (not tried or tried[-1] < cut):
+                    tried.append(cut)
             resume = lo
             for at in tried:
                 if at < resume:
@@ -372,6 +438,54 @@ class WordStartRegex:
                 if m is not None:
                     resume = m.end()
                     yield m
+
+    def _candidates(self, text: str) -> list[int]:
+        """Sorted positions in `text` where a match can start."""
+        index = words(text)
+        toks, where = index.toks, index.where
+        if self.firsts is not None:
+            found = index.hits(self.firsts)
+        elif not self.inside:
+            assert self.starts is not None
+            exact, prefixes, digit = self.starts
+            found = index.hits(exact)
+            if digit:
+                found += index.numeric
+            if prefixes:
+                found += [i for w, ids in where.items() if w.startswith(prefixes) for i in ids]
+            found = sorted(set(found))
+        else:
+            # Inside words: the offsets where a match can start, worked out once per distinct word
+            # (words recur from text to text); set operations keep the loop to the words that have some.
+            seen, offsets = self._seen, self._offsets
+            missing = [w for w in where if w not in seen]  # (`keys() - seen` would walk all of `seen`)
+            if len(seen) + len(missing) > _OFFSETS_LIMIT:  # start afresh (new objects: safe for threads)
+                seen, offsets = self._seen, self._offsets = set(), {}
+                missing = list(where)
+            for w in missing:
+                seen.add(w)
+                found_at = self._word_offsets(w)
+                if found_at:
+                    offsets[w] = found_at
+            out = [toks[i][0] + k for w in where.keys() & offsets.keys() for k in offsets[w] for i in where[w]]
+            for i in index.non_ascii:  # case folding may change a word's length: try all of it
+                out.extend(range(toks[i][0], toks[i][1]))
+            return sorted(set(out)) if index.non_ascii else sorted(out)
+        return [toks[i][0] for i in _merge_sorted(found, index.non_ascii)]
+
+    def _word_offsets(self, word: str) -> tuple[int, ...]:
+        """Where in this lower-case word a match can start."""
+        assert self.starts is not None
+        exact, prefixes, digit = self.starts
+        longest = max(map(len, exact), default=0)
+        n = len(word)
+        return tuple(  # each position tested in place (no slice per position: linear in the word)
+            k for k in range(n)
+            if (digit and word[k].isdigit()) or (n - k <= longest and word[k:] in exact)
+            or (prefixes and word.startswith(prefixes, k)))
+
+
+_OFFSETS_LIMIT = 50_000  # distinct words remembered per pattern
 
 
 def _merge_sorted(a: list[int], b: tuple[int, ...]) -> list[int]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rightsledger.extract.lexicon import WordAnchors, alternation, lexicon, words
+from rightsledger.extract.lexicon import MatchStarts, WordAnchors, alternation, lexicon, match_starts, words
 from rightsledger.extract.numbers import number_pattern, parse_number, vague_words
 from rightsledger.model import Span, Victims, Why
 
@@ -58,6 +58,7 @@ class _Rules:
     reduced: re.Pattern[str]
     extra_anchors: dict[str, tuple[str, ...]]  # word -> the kin / object / reduced rules it can start or end
     by_word: dict[str, tuple[str, ...]]  # word -> every rule it anchors (anchors.words and extra_anchors)
+    starts: dict[str, MatchStarts | None]  # pattern -> the words its matches can start with
 
 
 @lru_cache(maxsize=1)
@@ -105,6 +106,7 @@ def _rules() -> _Rules:
     kin_list = re.compile(rf"(?<![\w\-]){one_kin}(?:(?:[\s\u00a0]{{0,2}},{_SP}(?:and{_SP})?|{_SP}and{_SP}){one_kin}){{1,5}}", re.IGNORECASE)
     anchors = _anchors(lex)
     extra = _extra_anchors(lex, kin_size, kin.get("plural", []))
+    scanned = (group, part_of, bare, singular)  # the patterns `find_victims` tries around anchors
     spectator_after = re.compile(r"^[^.;!?]{0,60}?\b(?:" + "|".join(lex.get("spectator_after", [])) + r")\b", re.IGNORECASE)
     spectator_before = re.compile(r"\b(?:" + "|".join(lex.get("spectator_before", [])) + r")\b[^.;!?]{0,40}$", re.IGNORECASE)
     return _Rules(
@@ -141,6 +143,7 @@ def _rules() -> _Rules:
         ),
         extra_anchors=extra,
         by_word={w: (*anchors.words.get(w, ()), *extra.get(w, ())) for w in {*anchors.words, *extra}},
+        starts={rx.pattern: match_starts(rx.pattern) for rx in scanned},
         reduced=re.compile(
             rf"(?<![\w\-])(?P<noun>{alternation(lex.get('singular', []))}){_SP}(?:(?:publicly|secretly|reportedly|allegedly){_SP})?"
             rf"(?:{alternation(lex.get('reduced_verbs', []))})\b",
@@ -201,6 +204,7 @@ def find_victims(text: str) -> list[Victims]:
     # Python loop over every word: numerals anchor counts, listed words their rules.
     by_word, extra = r.by_word, r.extra_anchors
     numeric = index.numeric
+    non_ascii = frozenset(index.non_ascii)
     candidates = index.hits(by_word.keys())
     if numeric:
         candidates = sorted({*candidates, *numeric})
@@ -222,15 +226,21 @@ def find_victims(text: str) -> list[Victims]:
     def scan(rx: re.Pattern[str], name: str) -> Iterator[re.Match[str]]:
         """Matches starting at an anchor word or at one of the few words before it."""
         back = 3 if name == "count" else 5
+        starts = r.starts[rx.pattern]
         tried: set[int] = set()
         last_end = -1
         n = len(text)
         for i in hits[name]:
             anchor = word_starts[i]
-            for at in word_starts[max(0, i - back) : i + 1]:
+            for j in range(max(0, i - back), i + 1):
+                at = word_starts[j]
                 if at < last_end or anchor - at > 40 or at in tried:
                     continue
                 tried.add(at)
+                # Most words before a number ("were", "the") cannot start a match: not trying
+                # them saves a failed match each and finds the same matches.
+                if starts is not None and j not in non_ascii and not starts.admit(toks[j][2]):
+                    continue
                 m = rx.match(text, at, min(n, at + 220))
                 if m is not None and (name != "count" or m.end() > anchor):
                     last_end = m.end()
