@@ -916,6 +916,9 @@ class Ledger:
             doc_id = self._rev(conn).fact(fact_id)["document_id"]
             with self._in_clear(conn, doc_id):
                 after = self._change_fact(conn, fact_id, user, action, status, changes, span)
+            # After the document is sealed again: linking stores what it derives (names, summaries)
+            # and must see a confidential document as confidential.
+            self._rederive_case(conn, after["case_id"])
         return after
 
     def _change_fact(self, conn: Any, fact_id: int, user: str, action: str, status: str,
@@ -933,7 +936,6 @@ class Ledger:
             if before["kind"] == "date":
                 rev.set_incident_date(before["incident_id"], value)
         rev.set_fact(fact_id, status, current)
-        self._rederive_case(conn, before["case_id"])
         after = rev.fact(fact_id)
         rev.log(user, action, "fact", str(fact_id), document_id=before["document_id"],
                 old=_fact_state(before), new=_fact_state(after))
@@ -953,18 +955,19 @@ class Ledger:
         """A fact the extraction missed, from a selection of the document's clean text."""
         if kind not in _FACT_FIELDS:
             raise ConfigError(f"no fact kind {kind!r}", hint="use one of: " + ", ".join(_FACT_FIELDS))
-        with self.db.write() as conn, self._in_clear(conn, self._rev(conn).incident_document(incident_id)):
+        with self.db.write() as conn:
             rev = self._rev(conn)
             doc_id = rev.incident_document(incident_id)
-            text = self._repo(conn).load([doc_id])[0].text
-            span = _selection(text, start, end)
-            full = _revised(kind, _FACT_DEFAULTS[kind](span.text), value)
-            fact_id = rev.add_fact(incident_id, kind, full, span, user)
-            if kind == "date":
-                rev.set_incident_date(incident_id, full)
-            self._rederive_case(conn, rev.fact(fact_id)["case_id"])
-            rev.log(user, "add", "fact", str(fact_id), document_id=doc_id, old=None,
-                    new=_fact_state(rev.fact(fact_id)))
+            with self._in_clear(conn, doc_id):
+                text = self._repo(conn).load([doc_id])[0].text
+                span = _selection(text, start, end)
+                full = _revised(kind, _FACT_DEFAULTS[kind](span.text), value)
+                fact_id = rev.add_fact(incident_id, kind, full, span, user)
+                if kind == "date":
+                    rev.set_incident_date(incident_id, full)
+                added = rev.fact(fact_id)
+                rev.log(user, "add", "fact", str(fact_id), document_id=doc_id, old=None, new=_fact_state(added))
+            self._rederive_case(conn, added["case_id"])
         return fact_id
 
     def history(self, *, target_kind: str | None = None, target_id: str | None = None,
