@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/link.py                       # 1k and 10k documents, baseline on a sample
     .venv/bin/python bench/link.py --sizes 10000 30000 100000 --add 1000
+    .venv/bin/python bench/link.py --results DIR --sizes 1000 2000 5000 10000   # in a SQLite ledger
+
+With `--results DIR` (the --out folder of `rightsledger batch`, e.g. from bench/batch.py --keep)
+each size loads the first partitions holding that many documents into a fresh SQLite ledger and
+times `Ledger.link_new` (bounded transactions, as after `rightsledger load`): documents/s, CPU
+seconds and peak memory of that process.
 
 Reports are generated from invented stories (an outlet's own report, relays citing it, word-for-word
 copies) with varied types, places, dates and counts. For each size N it prints the time to link
@@ -15,12 +21,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 from rightsledger.link import InMemoryIndex, Linker, load_settings
 from rightsledger.link.cases import profiles_of, score_pair
@@ -157,12 +167,63 @@ def baseline(n: int, sample: int = 400) -> dict:
     return {"documents": n, "baseline_pairs": int(total_pairs), "baseline_s_estimated": round(per_pair * total_pairs, 1)}
 
 
+def run_ledger(n: int, results: Path) -> dict:
+    """Load the first partitions of `results` holding `n` documents into a fresh SQLite ledger; time link_new."""
+    from rightsledger.batch import Results
+    from rightsledger.ledger import Ledger
+
+    work = Path(tempfile.mkdtemp(prefix="rl-bench-link-"))
+    try:
+        sub = work / "results"
+        picked, docs = [], 0
+        for pid, marker in Results(results).done_partitions():
+            if docs >= n:
+                break
+            picked.append(pid)
+            docs += marker["documents"]
+        for path in results.glob("*/*"):
+            if path.stem.split(".")[0] in picked:
+                (sub / path.parent.name).mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, sub / path.parent.name / path.name)
+        manifest = json.loads((results / "manifest.json").read_text(encoding="utf-8"))
+        (sub / "manifest.json").write_text(json.dumps({**manifest, "partitions": picked}), encoding="utf-8")
+        with Ledger(f"sqlite:///{work / 'ledger.db'}") as ledger:
+            loaded = ledger.load(sub, link=False)
+            batches: list[float] = []
+            t0, c0 = time.perf_counter(), time.process_time()
+            report = ledger.link_new(progress=lambda b: batches.append(time.perf_counter() - t0))
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        return {"documents": loaded.documents, "incidents": loaded.rows.get("incidents", 0), "cases": len(report.cases),
+                "link_s": round(wall, 1), "link_cpu_s": round(cpu, 1), "docs_per_s": round(loaded.documents / wall, 1),
+                "cpu_ms_per_doc": round(1000 * cpu / max(1, loaded.documents), 1), "transactions": len(batches),
+                "peak_rss_mb": round(_rss_mb(), 1)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     ap.add_argument("--add", type=int, default=1000, help="documents added to each ledger afterwards")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # run one size in this process
+    ap.add_argument("--results", type=Path, help="a batch results folder: link in a SQLite ledger after `load`")
     args = ap.parse_args(argv)
+    if args.results:
+        if args.one:
+            print(json.dumps(run_ledger(args.one, args.results)))
+            return 0
+        print(f"load average {os.getloadavg()[0]:.2f}; link_new after load, SQLite, "
+              f"{load_settings().run.get('documents_per_transaction')} documents per transaction")
+        print(f"{'docs':>8} {'incidents':>9} {'cases':>7} {'link s':>8} {'cpu s':>8} {'docs/s':>8} {'cpu ms/doc':>10} "
+              f"{'txns':>5} {'peak MB':>8}")
+        for n in args.sizes:
+            out = subprocess.run([sys.executable, __file__, "--one", str(n), "--results", str(args.results)],
+                                 capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{r['documents']:>8} {r['incidents']:>9} {r['cases']:>7} {r['link_s']:>8} {r['link_cpu_s']:>8} "
+                  f"{r['docs_per_s']:>8} {r['cpu_ms_per_doc']:>10} {r['transactions']:>5} {r['peak_rss_mb']:>8}", flush=True)
+        print(f"load average {os.getloadavg()[0]:.2f}")
+        return 0
     if args.one:
         print(json.dumps(run_size(args.one, args.add)))
         return 0

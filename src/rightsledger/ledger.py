@@ -668,6 +668,7 @@ class Ledger:
         docs = index.documents(sorted(set(ids)))
         link_settings = linking.load_settings()
         result = linking.Linker(index, link_settings, self._overrides(repo)).add(docs)
+        index.flush()
         links = [{"kind": lk.kind, "from_id": lk.a, "to_id": lk.b, "score": lk.score, "detail": lk.detail}
                  for lk in result.links]
         links += [{"kind": "duplicate", "from_id": d, "to_id": o, "score": 1.0, "detail": "copy of an earlier text"}
@@ -680,11 +681,39 @@ class Ledger:
         dups = sum(1 for o in result.duplicate_of.values() if o)
         return LinkReport(len(docs), dups, result.cases, result.retired, full)
 
-    def link_new(self) -> LinkReport:
-        """Link every document the linker has not seen yet (normally run by `ingest`)."""
-        with self.db.write() as conn:
-            repo = self._repo(conn)
-            return self._link(repo, repo.unlinked_ids())
+    def link_new(self, *, batch_size: int | None = None,
+                 progress: Callable[[LinkReport], None] | None = None) -> LinkReport:
+        """Link every document the linker has not seen yet (normally run by `ingest` and `load`).
+
+        Documents are linked in id order, `batch_size` per transaction (default: linking.toml's
+        `documents_per_transaction`), each batch against everything linked before it. A batch is
+        committed with its cases and marks its documents linked, so an interrupted run keeps the
+        batches it finished and the next run continues with the rest. `progress` gets each
+        committed batch's report. The returned report covers the whole run (each case as it
+        stands at the end).
+        """
+        size = batch_size or int(linking.load_settings().run.get("documents_per_transaction", 1000))
+        if size < 1:
+            raise ConfigError(f"cannot link {size} documents per transaction", hint="use a batch size of 1 or more")
+        with self.db.read() as conn:
+            todo = self._repo(conn).unlinked_ids()
+        total = LinkReport()
+        cases: dict[str, Case] = {}
+        retired: set[str] = set()
+        for start in range(0, len(todo), size):
+            with self.db.write() as conn:
+                batch = self._link(self._repo(conn), todo[start:start + size])
+            total.documents += batch.documents
+            total.duplicates += batch.duplicates
+            for cid in batch.retired:
+                cases.pop(cid, None)
+            retired |= set(batch.retired)
+            cases.update((c.id, c) for c in batch.cases)
+            if progress:
+                progress(batch)
+        total.cases = [cases[c] for c in sorted(cases)]
+        total.retired = sorted(retired - set(cases))
+        return total
 
     def link(self, document_ids: list[str] | None = None) -> LinkReport:
         """Re-link: the given documents against the ledger, or (None) everything from scratch.

@@ -80,10 +80,20 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def _has_letters(text: str, n: int) -> bool:
+    """At least `n` letters in `text`, stopping as soon as they are found (every report is asked)."""
+    for ch in text:
+        if ch.isalpha():
+            n -= 1
+            if n <= 0:
+                return True
+    return n <= 0
+
+
 def identify_language(text: str) -> str | None:
     """ISO 639-1 code of the text's language (offline model), or None when unsure or too short."""
     sample = text[:10_000]
-    if sum(ch.isalpha() for ch in sample) < MIN_LETTERS_FOR_LANGUAGE:
+    if not _has_letters(sample, MIN_LETTERS_FOR_LANGUAGE):
         return None
     lang, prob = _identifier().classify(sample)
     if not lang or lang == "zxx" or prob < MIN_LANGUAGE_PROBABILITY:

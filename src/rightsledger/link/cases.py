@@ -330,7 +330,19 @@ _RANK = {"country": 0, "province": 1, "county": 2, "city": 3, "village": 4, "fac
 
 
 def _place_relation(x: PlaceKey, y: PlaceKey, s: LinkSettings) -> Reason | None:
-    """The best thing that can be said about two places: match, containment, near, or conflict."""
+    """The best thing that can be said about two places: match, containment, near, or conflict.
+    Remembered per pair of places: a ledger names far fewer places than it compares pairs."""
+    key = ("place", x, y)
+    memo = s.memo
+    if key in memo:
+        return memo[key]
+    if len(memo) >= 200_000:
+        memo.clear()
+    r = memo[key] = _relate_places(x, y, s)
+    return r
+
+
+def _relate_places(x: PlaceKey, y: PlaceKey, s: LinkSettings) -> Reason | None:
     w = s.weight
     coarse, fine = (x, y) if _RANK.get(x.level, 3) <= _RANK.get(y.level, 3) else (y, x)
     same = (x.gazetteer_id and x.gazetteer_id == y.gazetteer_id) or (
@@ -440,7 +452,8 @@ def score_pair(a: Profile, b: Profile, links: Sequence[DocLink], s: LinkSettings
     reasons += _citation_reasons(a, b, s)
     if forbidden:
         reasons.append(Reason("analyst_split", 0.0, "kept apart by an analyst", veto=True))
-    return PairScore(a.key, b.key, sum(r.weight for r in reasons), reasons)
+    # rounded as stored: a score reloaded from a case (see `Linker`) sorts exactly as a fresh one
+    return PairScore(a.key, b.key, round(sum(r.weight for r in reasons), 3), reasons)
 
 
 def quick_reject(a: Profile, b: Profile, links: Sequence[DocLink], s: LinkSettings) -> bool:
@@ -460,7 +473,7 @@ def match_documents(pa: Sequence[Profile], pb: Sequence[Profile], links: Sequenc
     scored = [p for x in pa for y in pb if not quick_reject(x, y, links, s) and not (p := score_pair(x, y, links, s)).vetoed]
     if any(p.score >= strong for p in scored):  # the two reports surely share one event: the rest may too
         bonus = Reason("reports_linked", s.weight("reports_linked"), "these reports share another event")
-        scored = [p if p.score >= strong else PairScore(p.a, p.b, p.score + bonus.weight, p.reasons + [bonus]) for p in scored]
+        scored = [p if p.score >= strong else PairScore(p.a, p.b, round(p.score + bonus.weight, 3), p.reasons + [bonus]) for p in scored]
     scored = [p for p in scored if p.score >= threshold]
     scored.sort(key=lambda p: (-p.score, p.a, p.b))
     used: set[tuple[str, str]] = set()
@@ -544,10 +557,34 @@ def _merge_conflict(xs: list[tuple[str, str]], ys: list[tuple[str, str]], vetoed
 
 
 def veto_reason(a: Profile, b: Profile, links: Sequence[DocLink], s: LinkSettings, forbidden: bool = False) -> str | None:
-    """Why two incidents can never share a case, or None."""
-    p = score_pair(a, b, links, s, forbidden)
-    bad = [r for r in p.reasons if r.veto]
-    return f"{bad[0].rule}: {bad[0].detail}" if bad else None
+    """Why two incidents can never share a case, or None: the first veto `score_pair` would
+    give (types, dates, places, analyst), found without scoring the rest. Clustering asks this
+    for every pair of incidents it would put into one case, so it must stay cheap."""
+    if a.types and b.types and not a.types & b.types:
+        return f"types_disjoint: {', '.join(sorted(a.types))} vs {', '.join(sorted(b.types))}"
+    copies = any(lk.kind == "duplicate" for lk in links)
+    for r in _date_reasons(a, b, s, copies):
+        if r.veto:
+            return f"{r.rule}: {r.detail}"
+    r = _place_veto(a, b, s)
+    if r is not None:
+        return f"{r.rule}: {r.detail}"
+    return "analyst_split: kept apart by an analyst" if forbidden else None
+
+
+def _place_veto(a: Profile, b: Profile, s: LinkSettings) -> Reason | None:
+    """The veto `_place_reasons` gives (every pair of places conflicts), stopping at the first
+    pair that does not conflict."""
+    if not a.places or not b.places:
+        return None
+    conflicts = []
+    for x in a.places:
+        for y in b.places:
+            r = _place_relation(x, y, s)
+            if r is None or not r.veto:
+                return None
+            conflicts.append(r)
+    return min(conflicts, key=lambda r: r.detail)
 
 
 def profiles_of(doc: Document, settings: LinkSettings | None = None) -> list[Profile]:

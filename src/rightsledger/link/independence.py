@@ -102,6 +102,7 @@ def assess(
     docs = {d.id: d for d, _ in members}
     incs = {d.id: list(i) for d, i in members}
     order = sorted(docs, key=lambda i: (docs[i].published or date.max, i))
+    rank = {d: n for n, d in enumerate(order)}
     # copies: a member whose duplicate group original is another member, or an earlier member it duplicates
     copy_of: dict[str, str] = {}
     for d in order:
@@ -110,7 +111,7 @@ def assess(
             copy_of[d] = orig
     for lk in links:
         if lk.kind == "duplicate" and lk.a in docs and lk.b in docs and lk.a not in copy_of:
-            first, second = sorted((lk.a, lk.b), key=order.index)
+            first, second = sorted((lk.a, lk.b), key=rank.__getitem__)
             if second not in copy_of:
                 copy_of[second] = first
     own_keys = {outlet_key(docs[d].outlet) for d in docs if docs[d].outlet}
@@ -136,12 +137,15 @@ def assess(
             if d not in relays and d not in copy_of and _rests_on_unnamed_group(incs[d]):
                 relays[d] = sorted(named)
 
+    own_first: dict[str, list[str]] = {}  # outlet key -> its first two own (not copied) reports
+    for d in order:
+        if d not in copy_of:
+            firsts = own_first.setdefault(outlet_key(docs[d].outlet), [])
+            if len(firsts) < 2:
+                firsts.append(d)
+
     def own_report(name: str, exclude: str) -> str | None:
-        key = outlet_key(name)
-        for d in order:
-            if d != exclude and outlet_key(docs[d].outlet) == key and d not in copy_of:
-                return d
-        return None
+        return next((d for d in own_first.get(outlet_key(name), ()) if d != exclude), None)
 
     own_name = {d: _name(docs[d]) for d in docs}
     out_members = []

@@ -10,8 +10,9 @@ and tests.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
-from typing import Protocol, runtime_checkable
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from rightsledger.model import Document
 
@@ -30,6 +31,14 @@ class CandidateIndex(Protocol):
         """Documents carrying any of `keys` of `kind`, each with the number of keys shared;
         keys carried by more than `common` documents (when given) are skipped as too common."""
 
+    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int) -> list[tuple[str, int]]:
+        """The `limit` documents (other than `exclude`) sharing the most keys with these
+        (kind, keys) queries, counted over all of them: most shared first, then by id."""
+
+    def case_edges(self, case_ids: Iterable[str]) -> list[Any]:
+        """The incident pairs (`PairScore`s) these cases were built from, accepted and refused,
+        as the last run stored them: a later run re-clusters them without scoring them again."""
+
     def documents(self, ids: Iterable[str]) -> list[Document]:
         """The documents with these ids (with incidents), in the order asked; unknown ids are skipped."""
 
@@ -47,6 +56,7 @@ class InMemoryIndex:
         self._docs: dict[str, Document] = {}
         self._keys: dict[tuple[str, int], array[int]] = {}
         self._post: dict[str, dict[int, int | list[int]]] = {k: {} for k in KEY_KINDS}
+        self._edges: dict[str, list[Any]] = {}
         for d in documents:
             self.put(d)
 
@@ -107,6 +117,23 @@ class InMemoryIndex:
             for n in cur if isinstance(cur, list) else (cur,):
                 counts[n] = counts.get(n, 0) + 1
         return {self._ids[n]: c for n, c in counts.items()}
+
+    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int) -> list[tuple[str, int]]:
+        counts: Counter[str] = Counter()
+        for kind, keys in queries:
+            counts.update(self.lookup(kind, keys))
+        counts.pop(exclude, None)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+    def put_cases(self, cases: Iterable[Any], retired: Iterable[str]) -> None:
+        """Keep the edges of the cases a run built (what the ledger keeps in the case summaries)."""
+        for cid in retired:
+            self._edges.pop(cid, None)
+        for c in cases:
+            self._edges[c.id] = list(c.reasons) + [e for e, _ in c.refused]
+
+    def case_edges(self, case_ids: Iterable[str]) -> list[Any]:
+        return [e for cid in case_ids for e in self._edges.get(cid, ())]
 
     def documents(self, ids: Iterable[str]) -> list[Document]:
         return [self._docs[i] for i in ids if i in self._docs]

@@ -12,7 +12,6 @@ outside its reach; `rightsledger link` (a full run) settles those.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +29,7 @@ from rightsledger.link.cases import (
     quick_reject,
     veto_reason,
 )
-from rightsledger.link.citations import citation_link
+from rightsledger.link.citations import citation_link, cited, outlet_key
 from rightsledger.link.evidence import COMPONENT, DocLink, Reason
 from rightsledger.link.independence import Member, assess
 from rightsledger.link.index import CandidateIndex, InMemoryIndex
@@ -185,6 +184,7 @@ class Linker:
         if isinstance(self.index, InMemoryIndex):
             touched = set(result.duplicate_of) | {m.document_id for c in result.cases for m in c.members} | {d.id for d in docs}
             result.apply(self.index.documents(sorted(touched)))
+            self.index.put_cases(result.cases, result.retired)
         return result
 
 
@@ -199,6 +199,7 @@ class _Run:
         self.docs: dict[str, Document] = {d.id: d for d in docs}
         self.profiles: dict[str, list[Profile]] = {}
         self.quotes: dict[str, dict[str, str]] = {}
+        self.blocks: dict[str, tuple[set[str], set[str]]] = {}
         self.group: dict[str, str] = {}  # document -> its duplicate group's original
         self.fps: dict[str, duplicates.Fingerprint] = {}
         self.edges: list[PairScore] = []
@@ -231,6 +232,21 @@ class _Run:
             q = self.quotes[doc_id] = quote_keys(self.doc(doc_id), self.s)
         return q
 
+    def bkeys(self, doc_id: str) -> tuple[set[str], set[str]]:
+        """(register, query) blocking keys of all the document's incidents."""
+        b = self.blocks.get(doc_id)
+        if b is None:
+            reg: set[str] = set()
+            qry: set[str] = set()
+            for p in self.prof(doc_id):
+                r, q = block_keys(p, self.s)
+                reg |= r
+                qry |= q
+            if len(self.blocks) >= 2048:  # hundreds of keys each: keep the recent ones only
+                self.blocks.pop(next(iter(self.blocks)))
+            b = self.blocks[doc_id] = (reg, qry)
+        return b
+
     def root(self, doc_id: str) -> str:
         r = self.group.get(doc_id)
         if r is None:
@@ -244,14 +260,38 @@ class _Run:
         if self.root(da.id) == self.root(db.id):
             first, second = sorted((da, db), key=duplicates.order)
             found.append(DocLink("duplicate", second.id, first.id, 1.0, "copies of one text"))
-        if not self.qkeys(da.id).keys().isdisjoint(self.qkeys(db.id)):
-            q = shared_quotes(da, db, self.s)
+        qa, qb = self.qkeys(da.id), self.qkeys(db.id)
+        if not qa.keys().isdisjoint(qb):
+            q = shared_quotes(da, db, self.s, (qa, qb))
             if q:
                 found.append(q)
         c = citation_link(da, db)
         if c:
             found.append(c)
         return found
+
+    def linkable_pairs(self, docs: list[str]) -> list[tuple[str, str]]:
+        """The pairs (a < b, in order) of `docs` that `doc_links` can find anything for: copies
+        of one text, a shared quotation key, or a citation of the other's outlet or of one
+        outlet by both. Looking them up by key keeps a large case from costing every pair."""
+        by_key: dict[tuple[str, str], set[str]] = {}
+        owners: dict[str, list[str]] = {}
+        for d in docs:
+            doc = self.doc(d)
+            by_key.setdefault(("root", self.root(d)), set()).add(d)
+            for q in self.qkeys(d):
+                by_key.setdefault(("quote", q), set()).add(d)
+            for c in cited(doc):
+                by_key.setdefault(("cited", outlet_key(c.outlet)), set()).add(d)
+            if doc.outlet:
+                owners.setdefault(outlet_key(doc.outlet), []).append(d)
+        pairs: set[tuple[str, str]] = set()
+        for (kind, key), group in by_key.items():
+            ids = sorted(group)
+            pairs.update((a, b) for i, a in enumerate(ids) for b in ids[i + 1 :])
+            if kind == "cited":  # relays of an outlet and that outlet's own reports
+                pairs.update((min(a, b), max(a, b)) for a in ids for b in owners.get(key, ()) if a != b)
+        return sorted(pairs)
 
     # ------------------------------------------------------------ steps
 
@@ -279,12 +319,7 @@ class _Run:
             for kind, keys in duplicates.index_keys(fp).items():
                 self.index.add_keys(kind, d.id, keys)
             self.index.add_keys("quote", d.id, self.qkeys(d.id))
-            reg: set[str] = set()
-            qry: set[str] = set()
-            for p in self.prof(d.id):
-                r, q = block_keys(p, self.s)
-                reg |= r
-                qry |= q
+            reg, qry = self.bkeys(d.id)
             self.index.add_keys("block", d.id, reg)
             self.index.add_keys("blockq", d.id, qry)
 
@@ -316,19 +351,13 @@ class _Run:
         return dup
 
     def neighbours(self, doc_id: str) -> set[str]:
-        reg: set[str] = set()
-        qry: set[str] = set()
-        for p in self.prof(doc_id):
-            r, q = block_keys(p, self.s)
-            reg |= r
-            qry |= q
-        blocked = Counter(self.index.lookup("block", qry))
-        blocked.update(self.index.lookup("blockq", reg))
-        blocked.pop(doc_id, None)
+        reg, qry = self.bkeys(doc_id)
         most = int(self.s.cases["max_block_candidates"])
-        if len(blocked) > most:  # a crowded block: keep the reports sharing the most keys
-            log.info("document %s: %d blocking candidates, comparing the %d closest", doc_id, len(blocked), most)
-        found = {d for d, _ in sorted(blocked.items(), key=lambda kv: (-kv[1], kv[0]))[:most]}
+        # a crowded block: keep the reports sharing the most keys (the index ranks them)
+        blocked = self.index.nearest([("block", qry), ("blockq", reg)], doc_id, most)
+        if len(blocked) == most:
+            log.debug("document %s: a crowded block, comparing the %d closest reports", doc_id, most)
+        found = {d for d, _ in blocked}
         found |= set(self.index.lookup("quote", self.qkeys(doc_id)))
         found |= set(self.index.lookup("dupgroup", [self.root(doc_id)]))
         found |= self.overrides.partners(doc_id)
@@ -337,8 +366,8 @@ class _Run:
 
     def region(self) -> list[str]:
         """The new documents, the old ones they link to, and every member of those old ones'
-        cases: what must be re-clustered. Pairs are scored once each (new-new, new-old, and
-        old-old inside the region only), so a run costs what its documents touch."""
+        cases: what must be re-clustered. New pairs (new-new, new-old) are scored once each;
+        old-old pairs come from the stored cases, so a run costs what its documents touch."""
         new_ids = {d.id for d in self.new if self.prof(d.id)}
         expanded: set[str] = set()
         touched: set[str] = set()
@@ -356,15 +385,20 @@ class _Run:
             old |= set(self.index.lookup("case", sorted(cases)))
         old -= new_ids
         self.fetch(old)
-        for o in sorted(old):
-            expanded.add(o)
-            for e in sorted((self.neighbours(o) & old) - expanded):
-                if self.prof(e):
-                    self.score(o, e)
+        # Pairs of old reports were scored when the later of the two arrived and are kept in
+        # their cases (accepted or refused): taken from there, not scored again, so a run costs
+        # its new reports' pairs however large the cases they join.
+        known = {p.key for o in old for p in self.prof(o)}
+        stored = {i.case_id for o in old for i in self.doc(o).incidents if i.case_id}
+        for e in self.index.case_edges(sorted(stored)):
+            if e.a in known and e.b in known:
+                self.edges.append(e)
         return sorted(new_ids | {o for o in old if self.prof(o)})
 
     def score(self, d: str, e: str) -> bool:
-        """Match the incidents of two documents; keep the links found; True when any matched."""
+        """Match the incidents of two documents; keep the links found; True when any matched.
+        The pair is scored in id order, as a full run meets it, whichever run meets it first."""
+        d, e = min(d, e), max(d, e)
         pd, pe = self.prof(d), self.prof(e)
         if self.root(d) != self.root(e) and all(quick_reject(x, y, (), self.s) for x in pd for y in pe):
             return False  # only copies waive the cheap vetoes, so the document links are not needed
@@ -391,10 +425,16 @@ class _Run:
                 if (d.id, inc.id) not in by_ref:
                     result.case_of[inc.id] = None
 
+        vetoes: dict[tuple[Ref, Ref], str | None] = {}
+
         def vetoed(x: Ref, y: Ref) -> str | None:
+            # asked again for the same pair whenever a refused merge is retried: remembered
+            if (x, y) in vetoes:
+                return vetoes[(x, y)]
             # only a copy link changes a veto (it waives date vetoes): no need for the other links
             copies = [DocLink("duplicate", x[0], y[0], 1.0)] if self.root(x[0]) == self.root(y[0]) else []
-            return veto_reason(by_ref[x], by_ref[y], copies, self.s, self.overrides.forbidden(x, y))
+            why = vetoes[(x, y)] = veto_reason(by_ref[x], by_ref[y], copies, self.s, self.overrides.forbidden(x, y))
+            return why
 
         merges = [(a, b) for a, b in self.overrides.merge if a in by_ref and b in by_ref]
         clustering = cluster(by_ref, self.edges, vetoed, merges)
@@ -422,7 +462,7 @@ class _Run:
                 per_doc.setdefault(d, []).append(incidents[(d, i)])
                 result.case_of[i] = cid
             docs = sorted(per_doc)
-            links = [lk for i, a in enumerate(docs) for b in docs[i + 1 :] for lk in self.doc_links(a, b)]
+            links = [lk for a, b in self.linkable_pairs(docs) for lk in self.doc_links(a, b)]
             for lk in links:
                 all_links[(lk.kind, lk.a, lk.b)] = lk
             dup_of = {d: (self.root(d) if self.root(d) != d else None) for d in docs}

@@ -23,6 +23,9 @@ class LinkSettings:
     tolerance: dict[str, Any] = field(default_factory=dict)
     names: dict[str, Any] = field(default_factory=dict)
     organisations: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+    # results of pure functions of these settings (place relations), shared by every run that uses them
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     def weight(self, name: str) -> float:
         try:
@@ -37,7 +40,8 @@ def settings_from(doc: dict[str, Any]) -> LinkSettings:
         weights = {k: float(v) for k, v in cases.pop("weights").items()}
         tolerance = dict(cases.pop("tolerance", {}))
         return LinkSettings(str(doc.get("version", "link.v1")), dict(doc["duplicates"]), dict(doc["quotes"]), cases, weights, tolerance,
-                            dict(doc.get("names", {})), dict(doc.get("organisations", {})))
+                            dict(doc.get("names", {})), dict(doc.get("organisations", {})),
+                            dict(doc.get("run", {})))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise DataFileError(f"linking settings are malformed: {exc!r}", hint="compare with the packaged linking.toml") from exc
 

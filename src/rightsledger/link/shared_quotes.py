@@ -67,9 +67,12 @@ def quote_keys(doc: Document, settings: LinkSettings) -> dict[str, str]:
     return out
 
 
-def shared_quotes(a: Document, b: Document, settings: LinkSettings) -> DocLink | None:
-    """A "quote" link when the two documents share a quoted sentence (the first one named)."""
-    ka, kb = quote_keys(a, settings), quote_keys(b, settings)
+def shared_quotes(a: Document, b: Document, settings: LinkSettings,
+                  keys: tuple[dict[str, str], dict[str, str]] | None = None) -> DocLink | None:
+    """A "quote" link when the two documents share a quoted sentence (the first one named).
+    `keys` are the two documents' `quote_keys` when the caller has them already (a linking run
+    compares one document with many: recomputing them dominated its time)."""
+    ka, kb = keys if keys is not None else (quote_keys(a, settings), quote_keys(b, settings))
     common = sorted(set(ka) & set(kb))
     if not common:
         return None

@@ -22,7 +22,7 @@ from rightsledger import evidence
 from rightsledger.settings import current_user
 from rightsledger.store.schema import citations, custody, documents, facts, incidents, originals
 
-__all__ = ["LOAD_ORDER", "LoadStats", "load_rows"]
+__all__ = ["LOAD_ORDER", "LoadStats", "insert_rows", "load_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def load_rows(conn: Connection, rows: dict[str, list[dict[str, Any]]], *,
     batch["custody"] = _custody_rows(conn, rows.get("custody", []), known, seen_sha, now, details or {})
 
     for table, columns in LOAD_ORDER:
-        n = _insert(conn, table, columns, batch.get(table.name, []))
+        n = insert_rows(conn, table, columns, batch.get(table.name, []))
         stats.rows[table.name] = n
     stats.documents = len(new_docs)
     stats.new_document_ids = [d["id"] for d in new_docs]
@@ -173,7 +173,8 @@ def _custody_rows(conn: Connection, rows: list[dict[str, Any]], known: dict[str,
     return out
 
 
-def _insert(conn: Connection, table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
+def insert_rows(conn: Connection, table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
+    """Insert many rows in the caller's transaction: COPY on PostgreSQL, one executemany on SQLite."""
     if not rows:
         return 0
     if conn.dialect.name == "postgresql":

@@ -40,6 +40,7 @@ from rightsledger.model import (
     Victims,
     Why,
 )
+from rightsledger.store import bulk
 from rightsledger.store.schema import (
     api_tokens,
     fact_county,
@@ -485,19 +486,36 @@ def _key(k: str) -> str:
 
 
 class CandidateKeys:
-    """The linker's `CandidateIndex` on the ledger: keys in `link_keys`, documents rebuilt by `load`."""
+    """The linker's `CandidateIndex` on the ledger: keys in `link_keys`, documents rebuilt by `load`.
+
+    Keys are written behind: `add_keys` collects them and the next `lookup` (or `flush`, which
+    the caller runs before committing) writes them all with one delete and one insert per kind
+    and few thousand rows, instead of two statements per document and kind.
+    """
 
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
+        self._pending: dict[tuple[str, str], set[str]] = {}
 
     def add_keys(self, kind: str, document_id: str, keys: Iterable[str]) -> None:
+        self._pending[(kind, document_id)] = {_key(k) for k in keys}
+
+    def flush(self) -> None:
+        """Write the keys collected since the last flush."""
+        pending, self._pending = self._pending, {}
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for kind, doc_id in sorted(pending):
+            by_kind[kind].append(doc_id)
         conn = self.repo.conn
-        conn.execute(delete(link_keys).where(link_keys.c.document_id == document_id, link_keys.c.kind == kind))
-        rows = [{"kind": kind, "key": k, "document_id": document_id} for k in sorted({_key(k) for k in keys})]
-        if rows:
-            conn.execute(link_keys.insert(), rows)
+        for kind, ids in by_kind.items():
+            for chunk in _chunks(ids):
+                conn.execute(delete(link_keys).where(link_keys.c.kind == kind, link_keys.c.document_id.in_(chunk)))
+                rows = [{"kind": kind, "key": k, "document_id": d} for d in chunk for k in sorted(pending[(kind, d)])]
+                bulk.insert_rows(conn, link_keys, ("kind", "key", "document_id"), rows)
 
     def lookup(self, kind: str, keys: Iterable[str], common: int | None = None) -> dict[str, int]:
+        if self._pending:
+            self.flush()
         counts: Counter[str] = Counter()
         for chunk in _chunks(sorted({_key(k) for k in keys})):
             if common is not None:
@@ -511,6 +529,35 @@ class CandidateKeys:
             for r in self.repo.conn.execute(q):
                 counts[r.document_id] += r.n
         return dict(counts)
+
+    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int) -> list[tuple[str, int]]:
+        """The `limit` documents sharing the most keys with these (kind, keys) queries, most
+        first, then by id: counted and ranked by the database, which returns only those."""
+        if self._pending:
+            self.flush()
+        parts = []
+        for kind, keys in queries:
+            wanted = sorted({_key(k) for k in keys})
+            if wanted:
+                parts.append(select(link_keys.c.document_id).where(link_keys.c.kind == kind, link_keys.c.key.in_(wanted)))
+        if not parts:
+            return []
+        matches = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+        n = func.count().label("n")
+        doc = matches.c.document_id
+        by_id = doc.collate("C") if self.repo.conn.dialect.name == "postgresql" else doc  # ties as Python orders them
+        q = select(doc, n).where(doc != exclude).group_by(doc).order_by(n.desc(), by_id).limit(limit)
+        return [(r.document_id, r.n) for r in self.repo.conn.execute(q)]
+
+    def case_edges(self, case_ids: Iterable[str]) -> list[Any]:
+        from rightsledger.link import Case  # the stored summary is `Case.explain()`
+
+        out: list[Any] = []
+        for chunk in _chunks(sorted(set(case_ids))):
+            for summary in self.repo.conn.execute(select(cases.c.summary).where(cases.c.id.in_(chunk))).scalars():
+                case = Case.from_json(dict(summary))
+                out += case.reasons + [e for e, _ in case.refused]
+        return out
 
     def documents(self, ids: Iterable[str]) -> list[Document]:
         return [d for chunk in _chunks(list(ids)) for d in self.repo.load(chunk)]
