@@ -27,8 +27,8 @@ from rightsledger.model import (
     VICTIM_UNITS,
     VIOLATION_TYPES,
 )
-from rightsledger.review import auth, present
-from rightsledger.review.app import ORIGINAL_CSP, ReviewSettings, html
+from rightsledger.review import auth, present, ratelimit
+from rightsledger.review.app import ORIGINAL_CSP, ReviewSettings, client_address, html
 from rightsledger.review.search import FACET_PARAMS, filters_from
 
 router = APIRouter()
@@ -110,8 +110,9 @@ async def login_submit(request: Request) -> Response:
     target = _local(str(form.get("next") or "/"))
     settings = _settings(request)
     try:
+        request.app.state.guard.login(client_address(request), name)
         user = auth.login(_ledger(request), name, password, settings.policy)
-    except auth.LoginRefused as refused:
+    except (auth.LoginRefused, ratelimit.RateLimited) as refused:
         token = secrets.token_urlsafe(24)
         status = 429 if refused.retry_after else 401
         response = html(request, "login.html", {"csrf": token, "next": target, "error": str(refused)}, status)
