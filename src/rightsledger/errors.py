@@ -21,6 +21,13 @@ class ConfigError(RightsLedgerError):
     code = "config"
 
 
+class DatabaseError(ConfigError):
+    """The ledger database cannot be used right now (unreachable, locked, damaged).
+
+    The message names the database and the driver's reason: right for the command line, so the
+    web workspace shows a generic page instead and logs the message."""
+
+
 class DataFileError(RightsLedgerError):
     """A packaged or user data file (taxonomy, lexicon, gazetteer, outlets) is malformed."""
 

@@ -36,6 +36,14 @@ def _int(value: str) -> int:
         raise ConfigError(f"{value!r} is not a whole number", hint="set a number of bytes, e.g. 20000000") from None
 
 
+def _per_minute(value: str) -> int:
+    try:
+        return max(0, int(value.replace("_", "")))
+    except ValueError:
+        raise ConfigError(f"{value!r} is not a number of requests per minute",
+                          hint="set a whole number, e.g. 600; 0 switches the limit off") from None
+
+
 def _bool(value: str) -> bool:
     v = value.strip().lower()
     if v in ("1", "true", "yes", "on"):
@@ -52,6 +60,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest item accepted by ingest, in bytes (files, bundle lines, downloads).", _int),
     Setting("allow_private_urls", "RIGHTSLEDGER_ALLOW_PRIVATE_URLS", False,
             "Let --url fetch addresses on private or local networks.", _bool),
+    Setting("login_rate", "RIGHTSLEDGER_LOGIN_RATE", 10,
+            "Sign-in attempts allowed per login name per minute in the review workspace (0: no limit).", _per_minute),
+    Setting("login_client_rate", "RIGHTSLEDGER_LOGIN_CLIENT_RATE", 30,
+            "Sign-in attempts allowed per client address per minute (0: no limit).", _per_minute),
+    Setting("api_rate", "RIGHTSLEDGER_API_RATE", 600,
+            "Requests to /api/ allowed per signed-in session or token per minute (0: no limit).", _per_minute),
+    Setting("api_client_rate", "RIGHTSLEDGER_API_CLIENT_RATE", 1200,
+            "Requests to /api/ allowed per client address per minute (0: no limit).", _per_minute),
     Setting("user", "RIGHTSLEDGER_USER", None,
             "Name recorded as the ingesting user in custody records (default: the login name)."),
 )

@@ -29,7 +29,6 @@ __all__ = ["router", "MAX_PER_PAGE", "CSRF_HEADER"]
 
 router = APIRouter(prefix="/api")
 
-SESSION_COOKIE = "rl_session"  # the pages' cookie (routes.SESSION_COOKIE)
 CSRF_HEADER = "X-CSRF-Token"
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -50,7 +49,7 @@ def api_user(request: Request) -> auth.User:
             raise HTTPException(401, "The API token is unknown, revoked or expired.",
                                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     else:
-        user = auth.current_user(ledger, request.cookies.get(SESSION_COOKIE))
+        user = auth.current_user(ledger, request.cookies.get(auth.SESSION_COOKIE))
         if user is None:
             raise HTTPException(401, "Sign in first, or send an API token as `Authorization: Bearer TOKEN`.",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -134,7 +133,7 @@ def _api_schema(request: Request) -> dict[str, Any]:
     schema["paths"] = {p: v for p, v in schema.get("paths", {}).items() if p.startswith("/api/")}
     schema["components"] = {**schema.get("components", {}), "securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "description": "a token from `rightsledger token create`"},
-        "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+        "session": {"type": "apiKey", "in": "cookie", "name": auth.SESSION_COOKIE,
                     "description": f"the browser session; state-changing calls also need {CSRF_HEADER}"}}}
     schema["security"] = [{"bearer": []}, {"session": []}]
     return schema

@@ -15,16 +15,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rightsledger.errors import NotFoundError, RightsLedgerError
+from rightsledger.errors import DatabaseError, NotFoundError, RightsLedgerError
 from rightsledger.ledger import Ledger
-from rightsledger.review import present
-from rightsledger.review.auth import Policy
+from rightsledger.review import present, ratelimit
+from rightsledger.review.auth import SESSION_COOKIE, Policy
 
 __all__ = ["ReviewSettings", "create_app"]
 
@@ -38,6 +39,7 @@ class ReviewSettings:
     from anywhere but this server."""
 
     policy: Policy = field(default_factory=Policy)
+    limits: ratelimit.Limits = field(default_factory=ratelimit.Limits)
     tile_url: str | None = None
     page_size: int = 50
 
@@ -76,23 +78,29 @@ def create_app(ledger: Ledger, settings: ReviewSettings | None = None) -> FastAP
     app.state.ledger = ledger
     app.state.settings = settings
     app.state.templates = _templates()
-    csp = _csp(settings.tile_url)
+    app.state.csp = _csp(settings.tile_url)
+    app.state.guard = ratelimit.Guard(settings.limits)
+
+    @app.middleware("http")
+    async def api_rate_limit(request: Request, call_next: Any) -> Response:
+        if request.url.path.startswith("/api/"):
+            try:
+                request.app.state.guard.api(client_address(request), _credential(request))
+            except ratelimit.RateLimited as limited:
+                return error_page(request, 429, str(limited), None, {"Retry-After": str(limited.retry_after)})
+        return await call_next(request)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy",
-                                    csp if not request.url.path.startswith("/api/docs") else _DOCS_CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if not request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+        return harden(request, await call_next(request))
 
     @app.exception_handler(RightsLedgerError)
     async def library_error(request: Request, exc: RightsLedgerError) -> Response:
+        if isinstance(exc, DatabaseError):  # its text names the database and the driver's reason: log only
+            log.error("database error on %s: %s", request.url.path, exc)
+            return error_page(request, 503, "The ledger database is not available right now.",
+                              "try again in a moment; if it persists, ask the administrator to check the server log",
+                              {"Retry-After": "5"})
         status = 404 if isinstance(exc, NotFoundError) else 400
         message = exc.args[0] if exc.args else type(exc).__name__
         return error_page(request, status, str(message), exc.hint)
@@ -103,16 +111,51 @@ def create_app(ledger: Ledger, settings: ReviewSettings | None = None) -> FastAP
             return Response(status_code=exc.status_code, headers=exc.headers)
         return error_page(request, exc.status_code, str(exc.detail), None, exc.headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+        return error_page(request, 422, "The request's parameters are not valid: " + ", ".join(fields),
+                          "check the address or reload the page")
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        # Runs outside the middleware stack (Starlette's outermost layer), so it hardens itself.
         log.exception("unexpected error on %s", request.url.path)
-        return error_page(request, 500, "Something went wrong on the server.", "the error was logged; try again")
+        return harden(request, error_page(request, 500, "Something went wrong on the server.",
+                                          "the error was logged; try again"))
 
     static = str(resources.files("rightsledger.review").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(routes.router)
     app.include_router(api.router)
     return app
+
+
+def harden(request: Request, response: Response) -> Response:
+    """The security headers every response carries, error pages included."""
+    path = request.url.path
+    response.headers.setdefault("Content-Security-Policy",
+                                request.app.state.csp if not path.startswith("/api/docs") else _DOCS_CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if not path.startswith("/static/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def client_address(request: Request) -> str:
+    """The TCP peer's address (no proxy headers are trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _credential(request: Request) -> str | None:
+    """What identifies the caller for the per-user API limit: a bearer token or the session cookie."""
+    bearer = request.headers.get("authorization", "")
+    if bearer.lower().startswith("bearer "):
+        return bearer
+    return request.cookies.get(SESSION_COOKIE)
 
 
 # The strictest policy for anything under /api/docs that does not set its own (the docs page

@@ -27,6 +27,7 @@ __all__ = ["ROLES", "PERMISSIONS", "Policy", "User", "LoginRefused", "hash_passw
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # A hash to check against when the name is unknown, so both cases take the same time.
+SESSION_COOKIE = "rl_session"  # the workspace's session cookie (pages and cookie-authenticated API calls)
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 MIN_PASSWORD = 10
 

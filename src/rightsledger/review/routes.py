@@ -26,9 +26,9 @@ from rightsledger.model import (
     VICTIM_UNITS,
     VIOLATION_TYPES,
 )
-from rightsledger.review import auth, present
-from rightsledger.review.api import SESSION_COOKIE, export_response
-from rightsledger.review.app import ORIGINAL_CSP, ReviewSettings, html
+from rightsledger.review import auth, present, ratelimit
+from rightsledger.review.api import export_response
+from rightsledger.review.app import ORIGINAL_CSP, ReviewSettings, client_address, html
 from rightsledger.review.search import FACET_PARAMS, filters_from
 
 router = APIRouter()
@@ -51,7 +51,7 @@ def _is_api(request: Request) -> bool:
 
 
 def signed_in(request: Request) -> auth.User:
-    user = auth.current_user(_ledger(request), request.cookies.get(SESSION_COOKIE))
+    user = auth.current_user(_ledger(request), request.cookies.get(auth.SESSION_COOKIE))
     if user is None:
         if _is_api(request):
             raise HTTPException(401, "Sign in first.")
@@ -109,8 +109,9 @@ async def login_submit(request: Request) -> Response:
     target = _local(str(form.get("next") or "/"))
     settings = _settings(request)
     try:
+        request.app.state.guard.login(client_address(request), name)
         user = auth.login(_ledger(request), name, password, settings.policy)
-    except auth.LoginRefused as refused:
+    except (auth.LoginRefused, ratelimit.RateLimited) as refused:
         token = secrets.token_urlsafe(24)
         status = 429 if refused.retry_after else 401
         response = html(request, "login.html", {"csrf": token, "next": target, "error": str(refused)}, status)
@@ -120,7 +121,7 @@ async def login_submit(request: Request) -> Response:
         return response
     token, _csrf = auth.new_session(_ledger(request), user["id"], settings.policy)
     response = RedirectResponse(target, status_code=303)
-    _set_cookie(request, response, SESSION_COOKIE, token, max_age=int(settings.policy.session_length.total_seconds()))
+    _set_cookie(request, response, auth.SESSION_COOKIE, token, max_age=int(settings.policy.session_length.total_seconds()))
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
@@ -133,9 +134,9 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
 @router.post("/logout")
 async def logout(request: Request, user: auth.User = Depends(signed_in)) -> Response:
     await checked_form(request, user)
-    _ledger(request).end_session(auth.token_hash(request.cookies.get(SESSION_COOKIE, "")))
+    _ledger(request).end_session(auth.token_hash(request.cookies.get(auth.SESSION_COOKIE, "")))
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
     return response
 
 

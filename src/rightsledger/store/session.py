@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
-from rightsledger.errors import ConfigError
+from rightsledger.errors import ConfigError, DatabaseError
 from rightsledger.settings import redact_url
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,8 @@ class Database:
             yield
         except exc.OperationalError as e:
             reason = str(e.orig).strip().splitlines()[0] if e.orig else str(e)
-            raise ConfigError(f"cannot use the ledger database {redact_url(self.url)}: {reason}",
-                              hint="check --db / RIGHTSLEDGER_DB and that the database server is running") from None
+            raise DatabaseError(f"cannot use the ledger database {redact_url(self.url)}: {reason}",
+                                hint="check --db / RIGHTSLEDGER_DB and that the database server is running") from None
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (a no-op when it already is)."""
