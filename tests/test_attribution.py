@@ -240,3 +240,55 @@ def test_citations_word_scan_needs_a_pattern_that_starts_at_a_word():
     assert inside.firsts is None
     text = "a bidaily Herald"
     assert [m.span() for m in inside.finditer(text)] == [m.span() for m in re.finditer("daily (?P<name>[A-Z]\\w+)", text)]
+
+
+# -- the reported-name pattern ("Joong Ang Ilbo reported") is scanned only in windows before its
+# -- closing verbs; it must find exactly what a scan of the whole text finds.
+
+_REPORTED_PIECES = st.lists(st.sampled_from(
+    ["Joong", "Ang", "Ilbo", "South", "Korea's", "Yonhap", "The", "A", "newspaper", "daily", "reported", "reports",
+     "report", "said", "says", "saidx", "wrote", "Wrote", "reportedly", "x", "K", "İ", "한국", "9",
+     " ", "  ", " ", "\t", "\n", "-", ".", ",", "’", "'"]), max_size=60).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_REPORTED_PIECES)
+def test_citations_reported_name_window_scan_matches_the_plain_pattern(text):
+    import re
+
+    from rightsledger.extract.lexicon import EndLiteralRegex, lexicon
+
+    plain = re.compile(lexicon("citations")["reported_name"])
+    fast = EndLiteralRegex(plain)
+    assert fast.literals is not None  # the fast path applies to the packaged pattern
+    assert [(m.span(), m.group("name")) for m in fast.finditer(text)] == [(m.span(), m.group("name")) for m in plain.finditer(text)]
+
+
+def test_end_literal_regex_scans_whole_text_when_unsafe():
+    import re
+
+    from rightsledger.extract.lexicon import EndLiteralRegex
+
+    # Case-insensitive, unbounded, ending in a class or looking ahead: no fast path.
+    for pattern, flags in (("[A-Z]+ said", re.IGNORECASE), ("[A-Z]+ said", 0), ("[A-Z] \\w", 0), ("[A-Z] said(?= now)", 0)):
+        rx = EndLiteralRegex(re.compile(pattern, flags))
+        assert rx.literals is None
+        text = "X said now, Y SAID now"
+        assert [m.span() for m in rx.finditer(text)] == [m.span() for m in re.compile(pattern, flags).finditer(text)]
+    bounded = EndLiteralRegex(re.compile("[A-Z]\\w{0,5} (?:said|wrote)\\b"))
+    assert bounded.literals == ("said", "wrote")
+    assert [m.group(0) for m in bounded.finditer("Kim said; Lee saidx; Park wrote")] == ["Kim said", "Park wrote"]
+
+
+_AFTER_PIECES = st.lists(st.sampled_from(
+    ["said", "Said", "saidx", "told", "according", "reported", "the", "source", "U.S.", "x" * 30, "e.g", "K", "ſ",
+     " ", " ", "  ", ".", "!", "?", "\n", ",", "-", "’"]), max_size=40).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_AFTER_PIECES)
+def test_attribution_verb_after_phrase_answers_like_the_rule(window):
+    from rightsledger.extract.attribution import _rules, _verb_follows
+
+    r = _rules()
+    assert _verb_follows(window, r) == bool(r.after_verb.search(window))

@@ -20,7 +20,7 @@ from rightsledger.errors import DataFileError
 from rightsledger.resources import data_file, load_toml
 
 __all__ = [
-    "MatchStarts", "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "first_words", "lexicon",
+    "EndLiteralRegex", "MatchStarts", "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "first_words", "lexicon",
     "longest_first", "match_starts", "phrase",
     "segments", "template", "tokens", "words",
 ]
@@ -566,3 +566,119 @@ class PhraseMatcher:
                 out.append(hit)
         keep = set(longest_first((s, e) for s, e, _ in out))
         return [h for h in out if (h[0], h[1]) in keep]
+
+
+class EndLiteralRegex:
+    """A regex whose matches all end with one of a few literal words, tried only just before them.
+
+    A pattern like "<capitalised words> (reported|said|…)\\b" starts at any capital letter, so
+    `finditer` over a whole text tries it at hundreds of places; but every match ends with one of
+    its closing literals and is at most `width` characters long. Finding those literals with
+    str.find and scanning only the merged windows [literal end - width, literal end + 1] gives
+    exactly `regex.finditer(text)`'s matches: a match must end at a literal occurrence, so it
+    starts in that occurrence's window, and a window reaches one character past each literal in
+    it (enough for a closing \\b). The fast path is used only where that reasoning holds: a
+    case-sensitive pattern of bounded width that ends with literal alternatives (then only
+    \\b-like assertions) and has no lookahead or end anchor anywhere; any other pattern is
+    scanned whole.
+    """
+
+    def __init__(self, regex: re.Pattern[str]) -> None:
+        self.regex = regex
+        self.literals, self.width = _end_literals(regex)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        if self.literals is None:
+            yield from self.regex.finditer(text)
+            return
+        n, width, match_in = len(text), self.width, self.regex.finditer
+        ends: list[int] = []
+        for lit in self.literals:
+            at = text.find(lit)
+            while at != -1:
+                ends.append(at + len(lit))
+                at = text.find(lit, at + 1)
+        windows: list[tuple[int, int]] = []
+        for end in sorted(ends):
+            lo, hi = max(0, end - width), min(n, end + 1)
+            if windows and lo <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], hi)
+            else:
+                windows.append((lo, hi))
+        for lo, hi in windows:
+            yield from match_in(text, lo, hi)
+
+
+def _end_literals(regex: re.Pattern[str]) -> tuple[tuple[str, ...] | None, int]:
+    """(closing literals, maximum match width) for `EndLiteralRegex`, or (None, 0) if unsafe."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre  # type: ignore[attr-defined]
+
+    if regex.flags & (re.IGNORECASE | re.MULTILINE):
+        return None, 0
+    try:
+        tree = sre.parse(regex.pattern, regex.flags)
+    except Exception:
+        return None, 0
+    width = tree.getwidth()[1]
+    if width >= c.MAXREPEAT or width > 400:
+        return None, 0
+
+    def lookahead_or_end(items) -> bool:
+        """Whether anything in the tree can look past the end of a match."""
+        for op, av in items:
+            if op is c.ASSERT or op is c.ASSERT_NOT:
+                if av[0] >= 0:  # direction: lookahead
+                    return True
+                if lookahead_or_end(av[1]):
+                    return True
+            elif op is c.AT and av not in (c.AT_BOUNDARY, c.AT_NON_BOUNDARY, c.AT_BEGINNING, c.AT_BEGINNING_STRING):
+                return True
+            elif op is c.SUBPATTERN and lookahead_or_end(av[3]):
+                return True
+            elif op is c.BRANCH and any(lookahead_or_end(b) for b in av[1]):
+                return True
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and lookahead_or_end(av[2]):
+                return True
+            elif op in (c.GROUPREF, c.GROUPREF_EXISTS, c.ATOMIC_GROUP):
+                return True  # not reasoned about: scan whole
+        return False
+
+    def strings(items) -> set[str] | None:
+        """Every string a sequence of literal items can match, or None if not only literals."""
+        out = {""}
+        for op, av in items:
+            if op is c.LITERAL:
+                out = {s + chr(av) for s in out}
+            elif op is c.SUBPATTERN:
+                inner = strings(av[3])
+                if inner is None:
+                    return None
+                out = {s + t for s in out for t in inner}
+            elif op is c.BRANCH:
+                alts: set[str] = set()
+                for b in av[1]:
+                    inner = strings(b)
+                    if inner is None:
+                        return None
+                    alts |= inner
+                out = {s + t for s in out for t in alts}
+            else:
+                return None
+            if len(out) > 64:
+                return None
+        return out
+
+    items = list(tree)
+    if lookahead_or_end(items):
+        return None, 0
+    k = len(items)
+    while k and items[k - 1][0] is c.AT:  # trailing \b: looks one character past the match
+        k -= 1
+    if not k:
+        return None, 0
+    last = strings([items[k - 1]])
+    if not last or "" in last:
+        return None, 0
+    # Only the closing literals are searched for: every match ends with one of them.
+    return tuple(sorted(last)), width
