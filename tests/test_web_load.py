@@ -205,17 +205,7 @@ INGESTED = 300
 
 @pytest.mark.slow
 def test_web_ingest_and_review_at_once(ledger_url: str, reports: Path, served: Callable[[], Server],
-                                       tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    # Known defects found by this test, not fixed yet (it runs, and reports XPASS once they are):
-    # - SQLite: `ingest` links its new documents in ONE write transaction (Ledger.link_new), which
-    #   holds the write lock for the whole linking run (20-40 s for these 300 near-identical reports
-    #   on a busy 2-core machine). A reviewer's write waits past the 30 s busy timeout and gets
-    #   "database is locked" (a 503 page); the async review handlers also stall the event loop.
-    # - PostgreSQL: the ingest's linking fails with a duplicate key on `cases` (pk_cases) when the
-    #   web server is busy with reviews at the same time; the same ingest alone succeeds.
-    reason = {"sqlite": "ingest's linking run holds the SQLite write lock past the busy timeout",
-              "postgresql": "ingest's linking hits a duplicate case id while reviews are written"}
-    request.applymarker(pytest.mark.xfail(reason=reason[_backend(ledger_url)], strict=False))
+                                       tmp_path: Path) -> None:
     seed(ledger_url, [reports], [f"reviewer{n}" for n in range(4)])
     before = query(ledger_url, "SELECT count(*) FROM documents")[0][0]
     incoming = _write(tmp_path / "incoming", 10_000, INGESTED)

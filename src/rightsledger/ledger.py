@@ -660,6 +660,7 @@ class Ledger:
 
     def _link(self, repo: Repository, ids: Sequence[str], full: bool = False) -> LinkReport:
         """Link `ids` against the ledger and store the decisions (inside the caller's transaction)."""
+        repo.serialize("linking")  # two linking runs at once would each rewrite the same cases
         index = CandidateKeys(repo)
         locked = sorted(set(ids) & sealing.sealed_documents(repo.conn))
         if locked and self.keyring.get(repo.conn) is None:  # their link keys would be rebuilt from stand-ins
@@ -945,8 +946,6 @@ class Ledger:
             doc_id = self._rev(conn).fact(fact_id)["document_id"]
             with self._in_clear(conn, doc_id):
                 after = self._change_fact(conn, fact_id, user, action, status, changes, span)
-            # After the document is sealed again: linking stores what it derives (names, summaries)
-            # and must see a confidential document as confidential.
             self._rederive_case(conn, after["case_id"])
         return after
 
@@ -971,14 +970,9 @@ class Ledger:
         return after
 
     def _rederive_case(self, conn: Any, case_id: str | None) -> None:
-        """After a fact changed, re-link its case's reports so the case's derived fields (types,
-        places, victims, dates, conflicts) follow the reviewed facts, in the same transaction."""
-        if not case_id:
-            return
-        repo = self._repo(conn)
-        members = repo.case_members(case_id)
-        if members:
-            self._link(repo, sorted({d for d, _ in members}))
+        """After a fact changed, its case's types follow the reviewed facts (same transaction)."""
+        if case_id:
+            self._rev(conn).refresh_case_types(case_id)
 
     def add_fact(self, incident_id: str, kind: str, start: int, end: int, value: dict[str, Any], user: str) -> int:
         """A fact the extraction missed, from a selection of the document's clean text."""

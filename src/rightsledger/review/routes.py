@@ -8,7 +8,7 @@ the session's CSRF token before it changes anything. Handlers call one ledger me
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -72,12 +72,28 @@ def allowed(action: str) -> Any:
     return check
 
 
-async def checked_form(request: Request, user: auth.User) -> FormData:
-    """The posted form, once its CSRF token matches the session's."""
-    form = await request.form()
-    if not auth.check_csrf(user.csrf, form.get("csrf")):  # type: ignore[arg-type]
-        raise HTTPException(403, "The form's security token is missing or stale. Reload the page and try again.")
-    return form
+class Posted(NamedTuple):
+    user: auth.User
+    form: FormData
+
+
+def posted(action: str) -> Any:
+    """A dependency: the signed-in user allowed to do `action` and their form, once its CSRF token
+    matches the session's. Reading the form is the only async part of a form post: the handlers
+    themselves are plain functions, run in the server's thread pool, so a write waiting for the
+    database never stalls other requests."""
+
+    async def read(request: Request, user: auth.User = Depends(allowed(action))) -> Posted:
+        form = await request.form()
+        if not auth.check_csrf(user.csrf, form.get("csrf")):  # type: ignore[arg-type]
+            raise HTTPException(403, "The form's security token is missing or stale. Reload the page and try again.")
+        return Posted(user, form)
+
+    return read
+
+
+async def _login_form(request: Request) -> FormData:
+    return await request.form()
 
 
 def _back(path: str, anchor: str = "") -> RedirectResponse:
@@ -101,8 +117,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-async def login_submit(request: Request) -> Response:
-    form = await request.form()
+def login_submit(request: Request, form: FormData = Depends(_login_form)) -> Response:
     if not auth.check_csrf(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):  # type: ignore[arg-type]
         raise HTTPException(403, "The login form's security token is missing or stale. Reload the page.")
     name, password = str(form.get("name") or ""), str(form.get("password") or "")
@@ -132,8 +147,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
 
 
 @router.post("/logout")
-async def logout(request: Request, user: auth.User = Depends(signed_in)) -> Response:
-    await checked_form(request, user)
+def logout(request: Request, post: Posted = Depends(posted("read"))) -> Response:
     _ledger(request).end_session(auth.token_hash(request.cookies.get(auth.SESSION_COOKIE, "")))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE, path="/")
@@ -236,9 +250,8 @@ def timeline_page(request: Request, user: auth.User = Depends(allowed("read"))) 
 
 # -- reviewing ---------------------------------------------------------------------------------
 @router.post("/facts/{fact_id}/{action}")
-async def review_fact(request: Request, fact_id: int, action: str,
-                      user: auth.User = Depends(allowed("review"))) -> Response:
-    form = await checked_form(request, user)
+def review_fact(request: Request, fact_id: int, action: str, post: Posted = Depends(posted("review"))) -> Response:
+    user, form = post
     ledger = _ledger(request)
     if action == "confirm":
         fact = ledger.confirm_fact(fact_id, user.name)
@@ -266,8 +279,8 @@ def _span(form: FormData) -> tuple[int, int] | None:
 
 
 @router.post("/incidents/{incident_id}/facts")
-async def add_fact(request: Request, incident_id: str, user: auth.User = Depends(allowed("review"))) -> Response:
-    form = await checked_form(request, user)
+def add_fact(request: Request, incident_id: str, post: Posted = Depends(posted("review"))) -> Response:
+    user, form = post
     span = _span(form)
     if span is None:
         raise ConfigError("no text selected", hint="select the words in the document that state the fact, then add it")
@@ -279,31 +292,31 @@ async def add_fact(request: Request, incident_id: str, user: auth.User = Depends
 
 
 @router.post("/cases/{case_id}/status")
-async def case_status(request: Request, case_id: str, user: auth.User = Depends(allowed("review"))) -> Response:
-    form = await checked_form(request, user)
+def case_status(request: Request, case_id: str, post: Posted = Depends(posted("review"))) -> Response:
+    user, form = post
     _ledger(request).set_case_status(case_id, str(form.get("status") or ""), user.name)
     return _back(f"/cases/{case_id}")
 
 
 @router.post("/cases/{case_id}/merge")
-async def case_merge(request: Request, case_id: str, user: auth.User = Depends(allowed("review"))) -> Response:
-    form = await checked_form(request, user)
+def case_merge(request: Request, case_id: str, post: Posted = Depends(posted("review"))) -> Response:
+    user, form = post
     merged = _ledger(request).review_merge(case_id, str(form.get("other") or "").strip(), user.name,
                                            str(form.get("note") or ""))
     return _back(f"/cases/{merged.id}")
 
 
 @router.post("/cases/{case_id}/split")
-async def case_split(request: Request, case_id: str, user: auth.User = Depends(allowed("review"))) -> Response:
-    form = await checked_form(request, user)
+def case_split(request: Request, case_id: str, post: Posted = Depends(posted("review"))) -> Response:
+    user, form = post
     rest = _ledger(request).review_split(case_id, str(form.get("document") or ""), user.name,
                                          str(form.get("note") or ""))
     return _back(f"/cases/{rest.id}")
 
 
 @router.post("/notes")
-async def add_note(request: Request, user: auth.User = Depends(allowed("review"))) -> Response:
-    form = await checked_form(request, user)
+def add_note(request: Request, post: Posted = Depends(posted("review"))) -> Response:
+    user, form = post
     kind, target = str(form.get("target_kind") or ""), str(form.get("target_id") or "")
     _ledger(request).add_note(kind, target, user.name, str(form.get("body") or ""))
     return _back(f"/{'cases' if kind == 'case' else 'documents'}/{target}", "notes")
@@ -331,16 +344,16 @@ def users_page(request: Request, user: auth.User = Depends(allowed("users"))) ->
 
 
 @router.post("/users")
-async def users_add(request: Request, user: auth.User = Depends(allowed("users"))) -> Response:
-    form = await checked_form(request, user)
+def users_add(request: Request, post: Posted = Depends(posted("users"))) -> Response:
+    user, form = post
     auth.add_user(_ledger(request), str(form.get("name") or ""), str(form.get("role") or ""),
                   str(form.get("password") or ""), created_by=user.name)
     return _back("/users")
 
 
 @router.post("/users/{name}")
-async def users_update(request: Request, name: str, user: auth.User = Depends(allowed("users"))) -> Response:
-    form = await checked_form(request, user)
+def users_update(request: Request, name: str, post: Posted = Depends(posted("users"))) -> Response:
+    user, form = post
     role = str(form.get("role") or "") or None
     disabled = {"1": True, "0": False}.get(str(form.get("disabled") or ""))
     password = str(form.get("password") or "")

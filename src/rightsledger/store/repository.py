@@ -381,6 +381,14 @@ class Repository:
     def linked_ids(self) -> set[str]:
         return set(self.conn.execute(select(link_state.c.document_id)).scalars())
 
+    def serialize(self, what: str) -> None:
+        """Hold a lock named `what` until this transaction ends, so that two transactions doing
+        `what` run one after the other. PostgreSQL: an advisory lock; a SQLite write transaction
+        (BEGIN IMMEDIATE) already excludes every other writer."""
+        if self.conn.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(what.encode()).digest()[:8], "big", signed=True)
+            self.conn.execute(select(func.pg_advisory_xact_lock(key)))
+
     def unlinked_ids(self) -> list[str]:
         """Documents the linker has not seen (ingested by an interrupted run, or before linking existed)."""
         q = (select(documents.c.id).where(documents.c.id.not_in(select(link_state.c.document_id)))
@@ -814,6 +822,19 @@ class ReviewRepository:
         return (select(documents.c.id).select_from(documents)
                 .join(fts, fts.c.rowid == literal_column("documents.rowid"))
                 .where(text_("documents_fts MATCH :q").bindparams(q=_match_words(text) or '""')))
+
+    def refresh_case_types(self, case_id: str) -> None:
+        """The case's violation types from its incidents' type facts as reviewed (rejected ones
+        left out), in its row and its summary: the case list and page follow the review at once,
+        while what linking decided (members, origins, status) stays until the next linking run."""
+        code = self._fact_text("code")
+        q = (select(code).select_from(facts.join(incidents, facts.c.incident_id == incidents.c.id))
+             .where(incidents.c.case_id == case_id, facts.c.kind == "type", facts.c.status != "rejected").distinct())
+        types = sorted({r[0] for r in self.conn.execute(q) if r[0]})
+        row = self.conn.execute(select(cases.c.summary).where(cases.c.id == case_id)).first()
+        if row is not None:
+            summary = {**(row.summary or {}), "types": types}
+            self.conn.execute(update(cases).where(cases.c.id == case_id).values(types=types, summary=summary))
 
     def _fact_text(self, key: str) -> Any:
         """A fact's current value[key] as text (the reviewer's version first)."""
