@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from rightsledger.errors import ConfigError
 from rightsledger.ledger import CASE_STEPS, FORMATS, Ledger, jsonable
 from rightsledger.review import auth
-from rightsledger.review.app import _csp, html
+from rightsledger.review.app import _csp, html, role_check
 from rightsledger.review.search import filters_from
 
 __all__ = ["router", "MAX_PER_PAGE", "CSRF_HEADER"]
@@ -59,13 +59,7 @@ def api_user(request: Request) -> auth.User:
 
 def may(action: str) -> Any:
     """A dependency: the caller, if their role may do `action` (403 otherwise)."""
-
-    def check(user: auth.User = Depends(api_user)) -> auth.User:
-        if not user.may(action):
-            raise HTTPException(403, f"Your role ({user.role}) may not do this.")
-        return user
-
-    return check
+    return role_check(action, api_user)
 
 
 def may_change(action: str) -> Any:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -129,6 +129,17 @@ def create_app(ledger: Ledger, settings: ReviewSettings | None = None) -> FastAP
     app.include_router(routes.router)
     app.include_router(api.router)
     return app
+
+
+def role_check(action: str, caller: Callable[..., Any]) -> Any:
+    """A dependency: the user `caller` resolves, if their role may do `action` (403 otherwise)."""
+
+    def check(user: Any = Depends(caller)) -> Any:
+        if not user.may(action):
+            raise HTTPException(403, f"Your role ({user.role}) may not do this.")
+        return user
+
+    return check
 
 
 def harden(request: Request, response: Response) -> Response:

@@ -28,7 +28,7 @@ from rightsledger.model import (
 )
 from rightsledger.review import auth, present, ratelimit
 from rightsledger.review.api import export_response
-from rightsledger.review.app import ORIGINAL_CSP, ReviewSettings, client_address, html
+from rightsledger.review.app import ORIGINAL_CSP, ReviewSettings, client_address, html, role_check
 from rightsledger.review.search import FACET_PARAMS, filters_from
 
 router = APIRouter()
@@ -63,13 +63,7 @@ def signed_in(request: Request) -> auth.User:
 
 def allowed(action: str) -> Any:
     """A dependency: the signed-in user, if their role may do `action` (403 otherwise)."""
-
-    def check(user: auth.User = Depends(signed_in)) -> auth.User:
-        if not user.may(action):
-            raise HTTPException(403, f"Your role ({user.role}) may not do this.")
-        return user
-
-    return check
+    return role_check(action, signed_in)
 
 
 class Posted(NamedTuple):
