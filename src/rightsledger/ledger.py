@@ -1126,16 +1126,19 @@ class Ledger:
         """
         with self.db.read() as conn:
             rev = self._rev(conn)
-            found = _marker_places(rev.map_points(filters))
-            victims = _largest_counts(rev.victim_counts(filters))
+            total, cells, flows = rev.map_summary(filters, bbox, _cell_size(6.0 if zoom is None else zoom))
+            shown = sum(int(c[2]) for c in cells)
+            out: dict[str, Any] = {"total": total, "shown": shown, "clustered": shown > max_markers,
+                                   "markers": [], "clusters": [], "lines": []}
+            if out["clustered"]:  # grouped in SQL: the whole country stays one small, fast answer
+                out["clusters"], out["lines"] = _clusters(cells, flows)
+                return out
+            found = _marker_places(rev.map_points(filters, rev.map_keys(filters, bbox)))
+            keys = list(found)
+            victims = _largest_counts(rev.victim_counts(filters, keys))
             inside = [m for m in found.values() if _in_box(m, bbox)]
             for m in inside:
                 m["victims"], m["unit"] = victims.get(m["id"], (0, None))
-            out: dict[str, Any] = {"total": len(found), "shown": len(inside), "clustered": len(inside) > max_markers,
-                                   "markers": [], "clusters": [], "lines": []}
-            if out["clustered"]:
-                out["clusters"], out["lines"] = _clusters(inside, 6.0 if zoom is None else zoom)
-                return out
             types = rev.incident_facts([i for m in inside for i in m["incidents"]])
         for m in inside:
             m["types"] = list(dict.fromkeys(t for i in m.pop("incidents") for t in types.get(i, {}).get("types", [])))
@@ -1358,36 +1361,19 @@ def _in_box(m: dict[str, Any], bbox: tuple[float, float, float, float] | None) -
 CLUSTER_PX = 60  # a cluster cell is this many screen pixels wide at the requested zoom
 
 
-def _clusters(markers: Sequence[dict[str, Any]], zoom: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Markers grouped into grid cells about CLUSTER_PX wide at `zoom` (Web Mercator degrees):
-    each cell's mean position, marker count and victims; lines between cells with their count."""
-    size = CLUSTER_PX * 360.0 / (256 * 2 ** max(0.0, min(zoom, 18.0)))
+def _cell_size(zoom: float) -> float:
+    """A cluster cell's width in degrees: about CLUSTER_PX screen pixels at `zoom` (Web Mercator)."""
+    return CLUSTER_PX * 360.0 / (256 * 2 ** max(0.0, min(zoom, 18.0)))
 
-    def cell(lat: float, lon: float) -> tuple[int, int]:
-        return int(lat // size), int(lon // size)
 
-    cells: dict[tuple[int, int], list[float]] = {}
-    flows: dict[tuple[tuple[int, int], tuple[int, int]], list[float]] = {}
-    for m in markers:
-        c = cells.setdefault(cell(m["lat"], m["lon"]), [0.0, 0.0, 0, 0])
-        c[0] += m["lat"]
-        c[1] += m["lon"]
-        c[2] += 1
-        c[3] += m["victims"] or 0
-        for (olat, olon), (dlat, dlon) in m["lines"]:
-            a, b = cell(olat, olon), cell(dlat, dlon)
-            if a != b:
-                f = flows.setdefault((a, b), [0.0, 0.0, 0.0, 0.0, 0])
-                f[0] += olat
-                f[1] += olon
-                f[2] += dlat
-                f[3] += dlon
-                f[4] += 1
-    clusters = sorted(({"lat": round(c[0] / c[2], 5), "lon": round(c[1] / c[2], 5), "count": int(c[2]),
-                        "victims": int(c[3])} for c in cells.values()), key=lambda c: -c["count"])
-    lines = sorted(({"from": [round(f[0] / f[4], 5), round(f[1] / f[4], 5)],
-                     "to": [round(f[2] / f[4], 5), round(f[3] / f[4], 5)], "count": int(f[4])} for f in flows.values()),
-                   key=lambda f: -f["count"])
+def _clusters(cells: Sequence[tuple[Any, ...]],
+              flows: Sequence[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Grid cells (sum lat, sum lon, markers, victims) as clusters at their mean position, and lines
+    between cells (sums of origin and destination lat/lon, count) between their mean ends."""
+    clusters = sorted(({"lat": round(la / n, 5), "lon": round(lo / n, 5), "count": int(n), "victims": int(v or 0)}
+                       for la, lo, n, v in cells), key=lambda c: -c["count"])
+    lines = sorted(({"from": [round(a / n, 5), round(b / n, 5)], "to": [round(c / n, 5), round(d / n, 5)],
+                     "count": int(n)} for a, b, c, d, n in flows), key=lambda f: -f["count"])
     return clusters, lines
 
 

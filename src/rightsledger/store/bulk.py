@@ -20,6 +20,7 @@ from sqlalchemy import JSON, Connection, Table, select
 
 from rightsledger import evidence
 from rightsledger.settings import current_user
+from rightsledger.store import summary
 from rightsledger.store.schema import citations, custody, documents, facts, incidents, originals
 
 __all__ = ["LOAD_ORDER", "LoadStats", "insert_rows", "load_rows"]
@@ -143,6 +144,7 @@ def load_rows(conn: Connection, rows: dict[str, list[dict[str, Any]]], *,
     for table, columns in LOAD_ORDER:
         n = insert_rows(conn, table, columns, batch.get(table.name, []))
         stats.rows[table.name] = n
+    summary.refresh(conn, new_incidents)  # what search, facets and the map read
     stats.documents = len(new_docs)
     stats.new_document_ids = [d["id"] for d in new_docs]
     return stats

@@ -17,7 +17,7 @@ from typing import Any
 
 import hashlib
 
-from sqlalchemy import Connection, Float, String, cast, delete, func, literal, literal_column, or_, select, true, union_all, update
+from sqlalchemy import Connection, Float, String, cast, delete, func, literal, literal_column, or_, select, union_all, update
 from sqlalchemy import case as case_
 from sqlalchemy import column as column_
 from sqlalchemy import table as table_
@@ -41,11 +41,13 @@ from rightsledger.model import (
     Why,
 )
 from rightsledger.store import bulk
+from rightsledger.store import summary
 from rightsledger.store.schema import (
     api_tokens,
-    fact_county,
     fact_text,
     case_reviews,
+    incident_facets,
+    incident_summary,
     cases,
     citations,
     custody,
@@ -234,6 +236,7 @@ class Repository:
             rows = [row for inc in doc.incidents for row in fact_rows(inc)]
             if rows:
                 self.conn.execute(facts.insert(), rows)
+            summary.refresh(self.conn, [inc.id for inc in doc.incidents])
         if doc.cites:
             self.conn.execute(citations.insert(), [{
                 "document_id": doc.id, "seq": n, "outlet": c.outlet,
@@ -408,6 +411,7 @@ class Repository:
         for table in (link_keys, link_state, document_links, cases):
             self.conn.execute(delete(table))
         self.conn.execute(update(documents).where(documents.c.duplicate_of.is_not(None)).values(duplicate_of=None))
+        self.conn.execute(update(incident_summary).values(corroboration=None))
 
     def save_links(self, duplicate_of: dict[str, str | None], case_of: dict[str, str | None],
                    case_rows: Sequence[dict[str, Any]], retired: Iterable[str],
@@ -428,6 +432,7 @@ class Repository:
         now = evidence.utcnow()
         if case_rows:
             self.conn.execute(cases.insert(), [{**r, "updated_at": now} for r in case_rows])
+        summary.refresh_links(self.conn, case_of, gone)
         touched = sorted({x for lk in links for x in (lk["from_id"], lk["to_id"])} | set(duplicate_of))
         for chunk in _chunks(touched):
             self.conn.execute(delete(document_links).where(
@@ -478,6 +483,14 @@ class Repository:
         """Every analyst override, oldest first (the audit trail of merges and splits)."""
         rows = self.conn.execute(select(link_overrides).order_by(link_overrides.c.id))
         return [{**dict(r._mapping), "recorded_at": _utc(r.recorded_at).isoformat()} for r in rows]
+
+
+def _box(m: Any, bbox: tuple[float, float, float, float] | None) -> list[Any]:
+    """Conditions keeping the markers (a CTE with lat, lon) inside `bbox` (south, west, north, east)."""
+    if bbox is None:
+        return []
+    south, west, north, east = bbox
+    return [m.c.lat >= south, m.c.lat <= north, m.c.lon >= west, m.c.lon <= east]
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
@@ -737,13 +750,16 @@ class ReviewRepository:
         if current is not None:
             values["current"] = current
         self.conn.execute(update(facts).where(facts.c.id == fact_id).values(**values))
+        summary.refresh(self.conn, self.conn.execute(select(facts.c.incident_id).where(facts.c.id == fact_id)).scalars())
 
     def add_fact(self, incident_id: str, kind: str, value: dict[str, Any], span: Span, user: str) -> int:
         seq = self.conn.execute(select(func.coalesce(func.max(facts.c.seq), -1) + 1)
                                 .where(facts.c.incident_id == incident_id, facts.c.kind == kind)).scalar()
-        return int(self.conn.execute(facts.insert().values(
+        fact_id = int(self.conn.execute(facts.insert().values(
             incident_id=incident_id, kind=kind, seq=seq, value=value, **span_cols(span),
             component="review", rule="added-by-reviewer", detail=user, status="confirmed")).inserted_primary_key[0])
+        summary.refresh(self.conn, [incident_id])
+        return fact_id
 
     def set_incident_date(self, incident_id: str, value: dict[str, Any]) -> None:
         """Keep the incident's copy of its date (for sorting and filtering) in step with the fact."""
@@ -752,6 +768,7 @@ class ReviewRepository:
         self.conn.execute(update(incidents).where(incidents.c.id == incident_id).values(
             date_start=day(value.get("start")), date_end=day(value.get("end")),
             date_precision=value.get("precision") or "unknown"))
+        summary.refresh(self.conn, [incident_id])
 
     def incident_document(self, incident_id: str) -> str:
         doc = self.conn.execute(select(incidents.c.document_id).where(incidents.c.id == incident_id)).scalar()
@@ -811,6 +828,7 @@ class ReviewRepository:
         self.conn.execute(delete(case_reviews).where(case_reviews.c.case_id == case_id))
         self.conn.execute(case_reviews.insert().values(case_id=case_id, status=status, user_name=user,
                                                        at=evidence.utcnow()))
+        summary.refresh_links(self.conn, case_ids=[case_id])
 
     # -- search -------------------------------------------------------------------------------
     def _text_match(self, text: str) -> Any:
@@ -841,40 +859,30 @@ class ReviewRepository:
         return fact_text(key, self.dialect)
 
     def _filtered(self, f: SearchFilters) -> Any:
-        """Incident ids matching the filters (a subquery)."""
-        q = (select(incidents.c.id).select_from(incidents)
-             .join(documents, documents.c.id == incidents.c.document_id)
-             .outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)
-             .outerjoin(cases, cases.c.id == incidents.c.case_id))
+        """Incident ids matching the filters (a subquery), read from the incident summary."""
+        s = incident_summary
+        # The columns facets count by come along, so counting never looks the rows up again.
+        q = select(s.c.incident_id.label("id"), s.c.year, s.c.review_status, s.c.outlet, s.c.corroboration,
+                   s.c.modality)
         if f.text:
-            q = q.where(incidents.c.document_id.in_(self._text_match(f.text)))
-        live = facts.c.status != "rejected"
-        if f.types:
-            q = q.where(incidents.c.id.in_(select(facts.c.incident_id).where(
-                facts.c.kind == "type", live, self._fact_text("code").in_(f.types))))
-        if f.provinces:
-            q = q.where(incidents.c.id.in_(select(facts.c.incident_id).where(
-                facts.c.kind == "place", live, self._fact_text("province").in_(f.provinces))))
-        if f.counties:
-            county = fact_county(self.dialect)
-            q = q.where(incidents.c.id.in_(select(facts.c.incident_id).where(
-                facts.c.kind == "place", live, county.in_(f.counties))))
+            q = q.where(s.c.document_id.in_(self._text_match(f.text)))
+        keyed = None  # the multi-valued filters narrow each other in the facet rows before any summary row is read
+        for facet, wanted in (("type", f.types), ("province", f.provinces), ("county", f.counties)):
+            if wanted:
+                fs = incident_facets.alias(f"by_{facet}")
+                sub = select(fs.c.incident_id).where(fs.c.facet == facet, fs.c.value.in_(wanted))
+                keyed = sub if keyed is None else sub.where(fs.c.incident_id.in_(keyed))
+        if keyed is not None:
+            q = q.where(s.c.incident_id.in_(keyed))
         if f.date_from:
-            q = q.where(func.coalesce(incidents.c.date_end, incidents.c.date_start) >= f.date_from)
+            q = q.where(func.coalesce(s.c.date_end, s.c.date_start) >= f.date_from)
         if f.date_to:
-            q = q.where(incidents.c.date_start <= f.date_to)
-        if f.statuses:
-            q = q.where(func.coalesce(case_reviews.c.status, "proposed").in_(f.statuses))
-        if f.outlets:
-            q = q.where(documents.c.outlet.in_(f.outlets))
-        if f.corroboration:
-            q = q.where(cases.c.status.in_(f.corroboration))
-        if f.modalities:
-            q = q.where(incidents.c.modality.in_(f.modalities))
-        if f.incident_ids:
-            q = q.where(incidents.c.id.in_(f.incident_ids))
-        if f.case_ids:
-            q = q.where(incidents.c.case_id.in_(f.case_ids))
+            q = q.where(s.c.date_start <= f.date_to)
+        for col, wanted in ((s.c.review_status, f.statuses), (s.c.outlet, f.outlets),
+                            (s.c.corroboration, f.corroboration), (s.c.modality, f.modalities),
+                            (s.c.incident_id, f.incident_ids), (s.c.case_id, f.case_ids)):
+            if wanted:
+                q = q.where(col.in_(wanted))
         return q
 
     def search(self, f: SearchFilters, limit: int = 50, offset: int = 0, facets: bool = True) -> dict[str, Any]:
@@ -884,17 +892,15 @@ class ReviewRepository:
         The matches are computed once per statement (a MATERIALIZED common table expression): the
         total and every facet come from one UNION ALL over it, the page from one more query.
         """
+        s = incident_summary
         ids = self._filtered(f).cte("matched").prefix_with("MATERIALIZED")
-        page_q = (select(incidents.c.id, incidents.c.document_id, incidents.c.case_id, incidents.c.modality,
-                         incidents.c.date_start, incidents.c.date_end, incidents.c.date_precision,
-                         documents.c.title, documents.c.outlet, documents.c.published,
-                         func.coalesce(case_reviews.c.status, "proposed").label("review_status"),
-                         cases.c.status.label("corroboration"), func.count().over().label("_total"))
-                  .join(documents, documents.c.id == incidents.c.document_id)
-                  .outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)
-                  .outerjoin(cases, cases.c.id == incidents.c.case_id)
-                  .where(incidents.c.id.in_(select(ids.c.id)))
-                  .order_by(incidents.c.date_start.desc().nulls_last(), incidents.c.id).limit(limit).offset(offset))
+        page_q = (select(s.c.incident_id.label("id"), s.c.document_id, s.c.case_id, s.c.modality,
+                         s.c.date_start, s.c.date_end, s.c.date_precision,
+                         documents.c.title, s.c.outlet, s.c.published, s.c.review_status, s.c.corroboration,
+                         func.count().over().label("_total"))
+                  .join(documents, documents.c.id == s.c.document_id)
+                  .where(s.c.incident_id.in_(select(ids.c.id)))
+                  .order_by(s.c.date_start.desc().nulls_last(), s.c.incident_id).limit(limit).offset(offset))
         rows = [dict(r._mapping) for r in self.conn.execute(page_q)] if limit else []
         counted = rows[0].pop("_total") if rows else None  # the window count: no second pass for the total
         for r in rows[1:]:
@@ -931,42 +937,30 @@ class ReviewRepository:
 
     def facets(self, ids: Any) -> tuple[int, dict[str, list[tuple[str, int]]]]:
         """How many incidents `ids` (a CTE of incident ids) holds, and counts of them per type,
-        province, county, year, review status, outlet, corroboration and modality — one statement."""
-        inc_ids = select(ids.c.id)
-        live = (facts.c.status != "rejected",)
-        # From the matches to their facts (by the (kind, incident_id) index), not the other way round.
-        with_facts = (select().select_from(ids).join(incidents, incidents.c.id == ids.c.id)
-                      .join(facts, facts.c.incident_id == ids.c.id))
-        # `kind || ''`: SQLite (before 3.41) would otherwise walk a whole key index for its order,
-        # recomputing every key from the JSON; looking up the matches' facts is what is fast.
-        kind = facts.c.kind.concat("")
-        county = fact_county(self.dialect)
-        year = (func.strftime("%Y", incidents.c.date_start) if self.dialect == "sqlite"
-                else func.to_char(incidents.c.date_start, "YYYY"))
-        base = select().select_from(incidents).where(incidents.c.id.in_(inc_ids))
-        parts = {
-            "type": (self._fact_text("code"), with_facts.where(kind == "type", *live)),
-            "province": (self._fact_text("province"), with_facts.where(kind == "place", *live)),
-            "county": (county, with_facts.where(kind == "place", *live)),
-            "year": (year, base),
-            "status": (func.coalesce(case_reviews.c.status, "proposed"),
-                       base.outerjoin(case_reviews, case_reviews.c.case_id == incidents.c.case_id)),
-            "outlet": (documents.c.outlet, base.join(documents, documents.c.id == incidents.c.document_id)),
-            "corroboration": (cases.c.status, base.join(cases, cases.c.id == incidents.c.case_id)),
-            "modality": (incidents.c.modality, base),
-        }
+        province, county, year, review status, outlet, corroboration and modality — one statement
+        over the incident summary (its facet rows for the multi-valued three)."""
+        fs = incident_facets
+        # From the matches to their facet rows by primary key: `facet || ''` keeps SQLite from walking
+        # the (facet, value) index over every incident instead when the matches are few.
+        keyed = select().select_from(ids).join(fs, fs.c.incident_id == ids.c.id)
         branches = [select(literal("total").label("facet"), cast(None, String).label("k"),
                            func.count().label("n")).select_from(ids)]
-        for name, (key, q) in parts.items():
-            branches.append(q.add_columns(literal(name).label("facet"), key.label("k"),
-                                          func.count(func.distinct(incidents.c.id)).label("n")).group_by(key))
-        out: dict[str, list[tuple[str, int]]] = {name: [] for name in parts}
+        for name in ("type", "province", "county"):
+            branches.append(keyed.add_columns(literal(name).label("facet"), fs.c.value.label("k"), func.count().label("n"))
+                            .where(fs.c.facet.concat("") == name).group_by(fs.c.value))
+        for name, col in (("year", ids.c.year), ("status", ids.c.review_status), ("outlet", ids.c.outlet),
+                          ("corroboration", ids.c.corroboration), ("modality", ids.c.modality)):
+            branches.append(select().select_from(ids).add_columns(literal(name).label("facet"), cast(col, String).label("k"),
+                                                func.count().label("n")).group_by(col))
+        out: dict[str, list[tuple[str, int]]] = {name: [] for name in
+                                                 ("type", "province", "county", "year", "status", "outlet",
+                                                  "corroboration", "modality")}
         total = 0
         for r in self.conn.execute(union_all(*branches)):
             if r.facet == "total":
                 total = int(r.n)
             elif r.k is not None:
-                out[r.facet].append((str(r.k), int(r.n)))
+                out[r.facet].append((f"{int(r.k):04d}" if r.facet == "year" else str(r.k), int(r.n)))
         for name, pairs in out.items():
             pairs.sort(key=(lambda p: p[0]) if name == "year" else (lambda p: (-p[1], p[0])), reverse=name == "year")
         return total, out
@@ -976,29 +970,93 @@ class ReviewRepository:
         """A fact's current value[key] as a number (the reviewer's version first)."""
         return cast(fact_text(key, self.dialect), Float)
 
-    def map_points(self, f: SearchFilters) -> list[tuple[Any, ...]]:
+    def map_points(self, f: SearchFilters, keys: Sequence[str]) -> list[tuple[Any, ...]]:
         """(incident, case, document, role, lat, lon, name) of every live place fact with
-        coordinates of the matching incidents, by incident and seq. Scalars come out of the JSON
-        in SQL: at 100,000 incidents nothing else would answer within a second."""
-        ids = self._filtered(f).subquery()
+        coordinates of the matching incidents of these markers (case or incident ids), by incident
+        and seq: a few markers' details (counting and clustering read the summary)."""
+        ids = self._filtered(f).where(incident_summary.c.marker.in_(keys)).subquery()
         lat, lon = self._fact_float("lat"), self._fact_float("lon")
-        q = (select(facts.c.incident_id, incidents.c.case_id, incidents.c.document_id, self._fact_text("role"),
-                    lat, lon, self._fact_text("name"))
+        q = (select(facts.c.incident_id, incidents.c.case_id, incidents.c.document_id, fact_text("role", self.dialect),
+                    lat, lon, fact_text("name", self.dialect))
              .join(incidents, incidents.c.id == facts.c.incident_id)
              .where(facts.c.kind == "place", facts.c.incident_id.in_(select(ids.c.id)), facts.c.status != "rejected",
                     lat.is_not(None), lon.is_not(None))
              .order_by(facts.c.incident_id, facts.c.seq))
         return [tuple(r) for r in self.conn.execute(q)]
 
-    def victim_counts(self, f: SearchFilters) -> list[tuple[Any, ...]]:
-        """(case or incident key, count, unit) of every live victims fact with a count, matching incidents."""
-        ids = self._filtered(f).subquery()
-        count = self._fact_float("count")
-        q = (select(func.coalesce(incidents.c.case_id, incidents.c.id), count, self._fact_text("unit"))
-             .join(incidents, incidents.c.id == facts.c.incident_id)
-             .where(facts.c.kind == "victims", facts.c.incident_id.in_(select(ids.c.id)),
-                    facts.c.status != "rejected", count > 0))
+    def victim_counts(self, f: SearchFilters, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(marker key, largest count, unit) of the matching incidents of these markers (case or
+        incident ids) with a victim count."""
+        s = incident_summary
+        q = self._filtered(f).with_only_columns(s.c.marker, s.c.victims, s.c.victims_unit).where(
+            s.c.marker.in_(keys), s.c.victims > 0)
         return [tuple(r) for r in self.conn.execute(q)]
+
+    def map_summary(self, f: SearchFilters, bbox: tuple[float, float, float, float] | None,
+                    size: float) -> tuple[int, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The map's markers (one per case, or per incident outside any case, placed at its first
+        located incident, with the largest victim count of its incidents), grouped in SQL into grid
+        cells `size` degrees wide — one statement over the incident summary. Returns how many
+        markers match in all; per cell inside `bbox` (south, west, north, east) the sums of lat and
+        lon, the markers and their victims; per pair of distinct cells the origin→destination lines
+        of those markers' incidents (sums of origin and destination lat/lon, count)."""
+        s = incident_summary
+        if f == SearchFilters():  # the whole map: where each marker sits is kept in the summary
+            markers = (select(s.c.marker.label("key"), s.c.lat, s.c.lon,
+                              func.coalesce(s.c.marker_victims, 0).label("victims"))
+                       .where(s.c.marker_first).cte("markers").prefix_with("MATERIALIZED"))
+        else:
+            markers = self._markers(f)
+        return self._map_groups(f, markers, bbox, size)
+
+    def _markers(self, f: SearchFilters) -> Any:
+        """The matches' markers (key, lat, lon, victims) grouped from their incidents (a CTE)."""
+        s = incident_summary
+        firsts = (self._filtered(f).with_only_columns(
+            s.c.marker.label("key"), func.min(case_((s.c.lat.is_not(None), s.c.incident_id))).label("first_id"),
+            func.max(s.c.victims).label("victims")).group_by(s.c.marker).subquery())
+        markers = (select(firsts.c.key, s.c.lat, s.c.lon, func.coalesce(firsts.c.victims, 0).label("victims"))
+                   .join(s, (s.c.marker == firsts.c.key) & (s.c.incident_id == firsts.c.first_id))
+                   .cte("markers").prefix_with("MATERIALIZED"))
+        return markers
+
+    def _map_groups(self, f: SearchFilters, markers: Any, bbox: tuple[float, float, float, float] | None,
+                    size: float) -> tuple[int, list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        s = incident_summary
+        inside = select(markers).where(*_box(markers, bbox)).subquery()
+        cy, cx = func.floor(inside.c.lat / size), func.floor(inside.c.lon / size)
+        # `marker || ''`: a plain scan and one sort beat walking the marker index for every row.
+        lines = self._filtered(f).with_only_columns(s.c.marker.concat("").label("key"), s.c.origin_lat, s.c.origin_lon, s.c.dest_lat,
+                                                    s.c.dest_lon).where(s.c.origin_lat.is_not(None),
+                                                                        s.c.dest_lat.is_not(None))
+        if bbox is not None:
+            lines = lines.where(s.c.marker.in_(select(inside.c.key)))
+        ln = lines.distinct().subquery()
+        a1, a2 = func.floor(ln.c.origin_lat / size), func.floor(ln.c.origin_lon / size)
+        b1, b2 = func.floor(ln.c.dest_lat / size), func.floor(ln.c.dest_lon / size)
+        none = cast(None, Float)
+        parts = union_all(
+            select(literal("total").label("part"), none, none, none, none, func.count().label("n"), none)
+            .select_from(markers),
+            select(literal("cell"), func.sum(inside.c.lat), func.sum(inside.c.lon), none, none, func.count(),
+                   cast(func.sum(inside.c.victims), Float)).group_by(cy, cx),
+            select(literal("line"), func.sum(ln.c.origin_lat), func.sum(ln.c.origin_lon), func.sum(ln.c.dest_lat),
+                   func.sum(ln.c.dest_lon), func.count(), none).where(or_(a1 != b1, a2 != b2)).group_by(a1, a2, b1, b2))
+        total, cells, flows = 0, [], []
+        for r in self.conn.execute(parts):
+            if r[0] == "total":
+                total = int(r[5])
+            elif r[0] == "cell":
+                cells.append((r[1], r[2], r[5], r[6]))
+            else:
+                flows.append((r[1], r[2], r[3], r[4], r[5]))
+        return total, cells, flows
+
+    def map_keys(self, f: SearchFilters, bbox: tuple[float, float, float, float] | None) -> list[str]:
+        """The markers (case or incident ids) inside `bbox`, when there are few enough to show."""
+        s = incident_summary
+        located = self._filtered(f).with_only_columns(s.c.marker).where(s.c.lat.is_not(None), *_box(s, bbox))
+        return sorted(set(self.conn.execute(located).scalars()))
 
     def dated(self, f: SearchFilters) -> list[dict[str, Any]]:
         ids = self._filtered(f).subquery()
@@ -1010,7 +1068,7 @@ class ReviewRepository:
 
     def case_list(self, f: SearchFilters, limit: int, offset: int) -> dict[str, Any]:
         """Cases with an incident matching the filters (a page, newest event first) and their total."""
-        ids = self._filtered(f).where(incidents.c.case_id.is_not(None)).subquery()
+        ids = self._filtered(f).where(incident_summary.c.case_id.is_not(None)).subquery()
         case_ids = select(incidents.c.case_id).where(incidents.c.id.in_(select(ids.c.id))).distinct()
         total = self.conn.execute(select(func.count()).select_from(case_ids.subquery())).scalar() or 0
         rows = self._cases_by_date(cases.c.id.in_(case_ids), limit, offset)
@@ -1034,7 +1092,10 @@ class ReviewRepository:
         return int(self.conn.execute(select(func.count(func.distinct(incidents.c.case_id)))).scalar() or 0)
 
     def recent_cases(self, limit: int = 10) -> list[dict[str, Any]]:
-        return self._cases_by_date(true(), limit)
+        s = incident_summary
+        newest = (select(s.c.case_id).where(s.c.corroboration.is_not(None)).group_by(s.c.case_id)
+                  .order_by(func.min(s.c.date_start).desc().nulls_last(), s.c.case_id).limit(limit))
+        return self._cases_by_date(cases.c.id.in_(list(self.conn.execute(newest).scalars())), limit)
 
 
 @dataclass(frozen=True, slots=True)

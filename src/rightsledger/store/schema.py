@@ -419,3 +419,61 @@ protect_key = Table(
     Column("salt", LargeBinary, nullable=False),  # empty for a key file
     Column("created_at", Stamp, nullable=False),
 )
+
+
+# -- incident summary (migration 0008) -------------------------------------------------------
+# A denormalised copy of what search, facets, the dashboard and the map filter, count and place
+# by — one row per incident, plus one row per (incident, type / province / county) — so those
+# read plain indexed columns instead of pulling values out of every fact's JSON. The facts stay
+# authoritative: `store.summary` rewrites an incident's rows whenever its facts, dates, case or
+# case review status change. Only structured values that are stored in clear anyway go here.
+incident_summary = Table(
+    "incident_summary",
+    metadata,
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column("document_id", String(64), nullable=False),
+    Column("case_id", String(100)),
+    Column("marker", String(100), nullable=False),  # the map marker it belongs to: its case, else itself
+    # Whether the marker sits here (its first located incident, by id) and the largest victim count
+    # of all its incidents: the unfiltered map reads markers without grouping every incident.
+    Column("marker_first", Boolean, nullable=False),
+    Column("marker_victims", Integer),
+    Column("modality", String(16), nullable=False),
+    Column("outlet", String(200)),
+    Column("published", Date),
+    Column("first_type", String(64)),  # the first live type code
+    Column("province", String(200)),  # of the representative place
+    Column("county", String(200)),
+    Column("place", Text),  # the representative place's name: destination, else site, else first located
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("origin_lat", Float),  # the first origin and destination (relocations, repatriations)
+    Column("origin_lon", Float),
+    Column("dest_lat", Float),
+    Column("dest_lon", Float),
+    Column("date_start", Date),
+    Column("date_end", Date),
+    Column("date_precision", String(16), nullable=False),
+    Column("year", Integer),
+    Column("victims", Integer),  # the largest live victim count, and its unit
+    Column("victims_unit", String(32)),
+    Column("review_status", String(16), nullable=False),  # the case's review status ("proposed" without one)
+    Column("corroboration", String(16)),  # the case's corroboration status
+    Index("ix_incident_summary_date_start", "date_start"),
+    Index("ix_incident_summary_document_id", "document_id"),
+    Index("ix_incident_summary_case_id_date_start", "case_id", "date_start"),  # cases by their first date
+    # The map groups incidents into markers: this walks them in marker order without sorting and
+    # finds each marker's position without reading the rows.
+    Index("ix_incident_summary_marker", "marker", "incident_id", "lat", "lon", "victims"),
+)
+
+# Multi-valued facets: one row per distinct (incident, facet, value), facet in SUMMARY_FACETS.
+SUMMARY_FACETS = ("type", "province", "county")
+incident_facets = Table(
+    "incident_facets",
+    metadata,
+    Column("incident_id", ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True),
+    Column("facet", String(16), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Index("ix_incident_facets_facet_value", "facet", "value", "incident_id"),
+)
