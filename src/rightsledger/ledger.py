@@ -48,7 +48,7 @@ from rightsledger.model import (
 from rightsledger.resources import data_file
 from rightsledger.store.repository import CandidateKeys, Repository, ReviewRepository, SearchFilters
 from rightsledger.store.schema import ROLES
-from rightsledger.store.session import Database
+from rightsledger.store.session import Database, serialize
 
 log = logging.getLogger(__name__)
 
@@ -660,7 +660,7 @@ class Ledger:
 
     def _link(self, repo: Repository, ids: Sequence[str], full: bool = False) -> LinkReport:
         """Link `ids` against the ledger and store the decisions (inside the caller's transaction)."""
-        repo.serialize("linking")  # two linking runs at once would each rewrite the same cases
+        serialize(repo.conn, "linking")  # two linking runs at once would each rewrite the same cases
         index = CandidateKeys(repo)
         locked = sorted(set(ids) & sealing.sealed_documents(repo.conn))
         if locked and self.keyring.get(repo.conn) is None:  # their link keys would be rebuilt from stand-ins

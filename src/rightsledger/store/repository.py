@@ -384,14 +384,6 @@ class Repository:
     def linked_ids(self) -> set[str]:
         return set(self.conn.execute(select(link_state.c.document_id)).scalars())
 
-    def serialize(self, what: str) -> None:
-        """Hold a lock named `what` until this transaction ends, so that two transactions doing
-        `what` run one after the other. PostgreSQL: an advisory lock; a SQLite write transaction
-        (BEGIN IMMEDIATE) already excludes every other writer."""
-        if self.conn.dialect.name == "postgresql":
-            key = int.from_bytes(hashlib.sha256(what.encode()).digest()[:8], "big", signed=True)
-            self.conn.execute(select(func.pg_advisory_xact_lock(key)))
-
     def unlinked_ids(self) -> list[str]:
         """Documents the linker has not seen (ingested by an interrupted run, or before linking existed)."""
         q = (select(documents.c.id).where(documents.c.id.not_in(select(link_state.c.document_id)))

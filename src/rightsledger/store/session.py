@@ -7,6 +7,7 @@ PostgreSQL is used through psycopg 3 with the same tables and the same migration
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc, func, select
 from sqlalchemy.engine import make_url
 
 from rightsledger.errors import ConfigError, DatabaseError
@@ -141,3 +142,13 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def serialize(conn: Connection, what: str) -> None:
+    """Hold a lock named `what` until the transaction on `conn` ends, so that transactions doing
+    `what` run one after the other. PostgreSQL: an advisory lock (READ COMMITTED would otherwise
+    let two of them delete and re-insert the same rows at once); a SQLite write transaction
+    (BEGIN IMMEDIATE) already excludes every other writer."""
+    if conn.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(what.encode()).digest()[:8], "big", signed=True)
+        conn.execute(select(func.pg_advisory_xact_lock(key)))

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, delete, func, or_, select, update
 
+from rightsledger.store.session import serialize
 from rightsledger.store.schema import (
     case_reviews,
     cases,
@@ -128,6 +129,7 @@ def _summarise(inc: Any, live: dict[str, list[dict[str, Any]]]) -> tuple[dict[st
 
 def refresh(conn: Connection, incident_ids: Iterable[str]) -> None:
     """Rewrite the summary rows of these incidents from their facts (in the caller's transaction)."""
+    serialize(conn, "incident summary")
     ids = sorted(set(incident_ids))
     for chunk in _chunks(ids):
         markers = _markers_of(conn, chunk)
@@ -152,6 +154,7 @@ def refresh_all(conn: Connection, chunk: int = 5000) -> int:
 def refresh_links(conn: Connection, incident_ids: Iterable[str] = (), case_ids: Iterable[str] = ()) -> None:
     """Re-read case id, corroboration and review status for these incidents and the members of
     these cases (after linking assigned case ids or a case's review status changed)."""
+    serialize(conn, "incident summary")
     s = incident_summary
     case_id = (select(incidents.c.case_id).where(incidents.c.id == s.c.incident_id)
                .correlate(s).scalar_subquery())
