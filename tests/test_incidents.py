@@ -136,3 +136,10 @@ def test_incidents_one_person_sentenced_and_a_group_arrested_are_two_incidents(p
 def test_incidents_possessive_her_is_not_one_person(pipeline):
     doc = run(pipeline, "Police arrested her brothers in Hyesan last week, a resident said.", "2024-06-01")
     assert all(v.count != 1 for i in doc.incidents for v in i.victims)
+
+
+def test_incidents_a_route_via_a_country_is_not_where_it_happened(pipeline):
+    doc = run(pipeline, "A court sentenced him to two years in prison for guiding defectors to South Korea "
+                        "via Laos, his lawyer said.", "2024-06-01")
+    assert [i.types for i in doc.incidents] == [["arbitrary_detention"]]
+    assert "Laos" not in {p.name for i in doc.incidents for p in i.places}
