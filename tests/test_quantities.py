@@ -90,3 +90,25 @@ def test_victims_hostile_input_is_linear():
         t0 = time.perf_counter()
         find_victims(blob)
         assert time.perf_counter() - t0 < 10, blob[:20]
+
+
+_VERB_PIECES = st.lists(st.sampled_from(
+    ["arrested", "Arrested", "arrest", "were", "detained", "sent", "to", "camp", "camps", "beaten", "death", "the",
+     "xarrested", "ſ", "K", "İ", "한국", "9", " ", "  ", "\n", "-", ".", ","]), max_size=30).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VERB_PIECES, _VERB_PIECES, _VERB_PIECES)
+def test_victims_verb_search_in_a_slice_matches_a_search_of_the_slice(before, window, after):
+    """The verb is looked for in slices of the document by word lookup; it must find what a plain
+    search of the sliced string finds, words cut by the slice's ends included."""
+    from rightsledger.extract.quantities import _rules
+
+    verb = _rules().verb
+    text, lo = before + window + after, len(before)
+    hi = lo + len(window)
+    assert verb.firsts is not None  # the word lookup is in use
+    assert [m.span() for m in verb.finditer_slice(text, lo, hi)] == [m.span() for m in verb.regex.finditer(window)]
+    found = verb.search_slice(text, lo, hi)
+    plain = verb.regex.search(window)
+    assert (found.span() if found else None) == (plain.span() if plain else None)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rightsledger.errors import DataFileError
-from rightsledger.extract.lexicon import PhraseMatcher, alternation, lexicon
+from rightsledger.extract.lexicon import PhraseMatcher, WordStartRegex, alternation, lexicon
 from rightsledger.model import PERPETRATOR_KINDS, Actor, Span, Why
 
 __all__ = ["COMPONENT", "find_perpetrators"]
@@ -31,9 +31,10 @@ class _Entry:
 class _Rules:
     names: PhraseMatcher
     entries: dict[str, _Entry]  # alias as listed -> entry (id "exclude" for excluded names)
-    foreign: re.Pattern[str]
-    not_perpetrator: re.Pattern[str]
-    not_after: re.Pattern[str]
+    # Read in the words just before a name, tried only at the words there that can start them.
+    foreign: WordStartRegex
+    not_perpetrator: WordStartRegex
+    not_after: WordStartRegex
     verb_after: re.Pattern[str]
 
 
@@ -60,11 +61,13 @@ def _rules() -> _Rules:
     return _Rules(
         names=names,
         entries=entries,
-        foreign=re.compile(rf"(?<!\w){alternation(q.get('foreign', []))}(?:\s{{1,3}}(?:state|government|public|border|local|provincial))?\s{{1,3}}$"),
-        not_perpetrator=re.compile(rf"(?<!\w){alternation(q.get('not_perpetrator', []))}\s{{1,3}}(?:the\s{{1,3}})?$"),
+        foreign=WordStartRegex.of(re.compile(
+            rf"(?<!\w){alternation(q.get('foreign', []))}(?:\s{{1,3}}(?:state|government|public|border|local|provincial))?\s{{1,3}}$")),
+        not_perpetrator=WordStartRegex.of(re.compile(rf"(?<!\w){alternation(q.get('not_perpetrator', []))}\s{{1,3}}(?:the\s{{1,3}})?$")),
         # "anniversary of the Chosun (North Korea) Workers' Party": a few name words may come between.
-        not_after=re.compile(rf"(?<!\w){alternation(lex.get('exclude', {}).get('not_after', []))}"
-                             rf"(?:\s{{1,3}}(?:[A-Z][\w.\u2019'-]{{0,20}}|\([^()\n]{{1,30}}\))){{0,3}}\s{{1,3}}$", re.IGNORECASE),
+        not_after=WordStartRegex.of(re.compile(rf"(?<!\w){alternation(lex.get('exclude', {}).get('not_after', []))}"
+                                               rf"(?:\s{{1,3}}(?:[A-Z][\w.\u2019'-]{{0,20}}|\([^()\n]{{1,30}}\))){{0,3}}\s{{1,3}}$",
+                                               re.IGNORECASE)),
         verb_after=re.compile(rf"(?:,?\s{{1,3}}{between}){{0,3}}\s{{1,3}}{alternation(verbs.get('words', []))}\b", re.IGNORECASE),
     )
 
@@ -87,13 +90,13 @@ def _actor(text: str, start: int, end: int, listed: str, r: _Rules) -> Actor | N
         return None
     if listed in entry.cased and written != listed:
         return None
-    before = text[max(0, start - 80) : start]
-    if r.not_after.search(before):
+    lo = max(0, start - 80)
+    if r.not_after.search_slice(text, lo, start):
         return None
-    if r.not_perpetrator.search(before):
+    if r.not_perpetrator.search_slice(text, lo, start):
         return None
     kind, detail = entry.kind, f"alias {written!r}"
-    foreign = r.foreign.search(before)
+    foreign = r.foreign.search_slice(text, lo, start)
     if foreign and kind != "foreign_state":
         kind, detail = "foreign_state", f"{detail} qualified by {foreign.group(0).strip()!r}"
     if entry.needs_verb:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rightsledger.extract.lexicon import EndLiteralRegex, PhraseMatcher, WordStartRegex, alternation, lexicon, words
+from rightsledger.extract.lexicon import EndLiteralRegex, PhraseMatcher, WordStartRegex, alternation, any_of, lexicon, words
 from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class _Rules:
     overrides: tuple[tuple[re.Pattern[str], str, frozenset[str] | None], ...]
     described: re.Pattern[str]
     after_verb: re.Pattern[str]  # the rule; `_verb_follows` gives its answer faster
-    verb: re.Pattern[str]  # a reporting verb as a whole word
+    verb: WordStartRegex  # a reporting verb as a whole word
     before: re.Pattern[str]
     pronoun_after: re.Pattern[str]
     pronoun_before: re.Pattern[str]
@@ -129,7 +129,7 @@ def _rules() -> _Rules:
         overrides=overrides,
         described=re.compile(frames.get("described", "(?!)"), re.IGNORECASE),
         after_verb=re.compile(rf"^(?:[^.!?\n]{{0,{_VERB_REACH}}}?)\b(?:{verbs})\b", re.IGNORECASE),
-        verb=re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE),
+        verb=WordStartRegex.of(re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE)),
         # "attributed to “a source familiar with…”": an opening quote may stand before the phrase.
         before=re.compile(rf"\b{alternation(frames.get('before', []))}{_SP}[\u201c\u2018\"']?$", re.IGNORECASE),
         pronoun_after=re.compile(rf"^[\s\u00a0,]{{0,3}}(?:{pron}){_SP}(?:{verbs})\b|^[\s\u00a0,]{{0,3}}(?:{verbs}){_SP}(?:{pron})\b", re.IGNORECASE),
@@ -228,23 +228,23 @@ def _in_frame(text: str, start: int, end: int, r: _Rules) -> bool:
     q = _QUOTE_CHARS.search(window)
     if q and q.start() > 3:
         window = window[: q.start()]
-    return _verb_follows(window, r)
+    return _verb_follows(text, end, end + len(window), r)
 
 
 _VERB_REACH = 90  # a reporting verb after a phrase must start within this many characters
 _STOP = re.compile(r"[.!?\n]")
 
 
-def _verb_follows(window: str, r: _Rules) -> bool:
-    """Whether `r.after_verb` matches `window`: a verb starts within reach, before any [.!?\\n].
+def _verb_follows(text: str, lo: int, hi: int, r: _Rules) -> bool:
+    """Whether `r.after_verb` matches the window `text[lo:hi]`: a verb starts within reach, before any [.!?\\n].
 
     The rule's lazy prefix retries the verb alternation at every position, which cost about
     0.1 ms per phrase with no verb; the leftmost verb anywhere (one plain search) starts within
     reach exactly when some verb does, so this gives the same answer in one scan."""
-    verb = r.verb.search(window)
+    verb = r.verb.search_slice(text, lo, hi)
     if verb is None:
         return False
-    stop = _STOP.search(window, 0, verb.start())
+    stop = _STOP.search(text, lo, lo + verb.start())
     return stop is None and verb.start() <= _VERB_REACH
 
 
@@ -549,14 +549,14 @@ class _CiteRules:
     names: PhraseMatcher
     by_written: dict[str, Outlet]
     cased: frozenset[str]
-    before: tuple[re.Pattern[str], ...]
-    after: tuple[re.Pattern[str], ...]
+    before: re.Pattern[str]  # each a lexicon list as one alternation: one search, not one per pattern
+    after: re.Pattern[str]
     bracketed: re.Pattern[str]
     appositive: WordStartRegex  # tried only where its first word ("newspaper", "daily"…) stands
     reported_name: EndLiteralRegex  # scanned only just before its reporting verbs
     kinds: frozenset[str]
     photo: re.Pattern[str]
-    not_before: tuple[re.Pattern[str], ...]
+    not_before: re.Pattern[str]
     byline_chars: int
     byline_max_line: int
 
@@ -584,14 +584,14 @@ def _cite_rules(registry: OutletRegistry) -> _CiteRules:
         names=names,
         by_written=by_written,
         cased=frozenset(cased),
-        before=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("before", [])),
-        after=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("after", [])),
+        before=any_of(lex.get("before", []), re.IGNORECASE),
+        after=any_of(lex.get("after", []), re.IGNORECASE),
         bracketed=re.compile(lex.get("bracketed", "(?!)").replace("{outlet}", outlet_alt), re.IGNORECASE),
         appositive=WordStartRegex.of(re.compile(lex.get("appositive", "(?!)"))),
         reported_name=EndLiteralRegex(re.compile(lex.get("reported_name", "(?!)"))),
         kinds=frozenset(kinds),
         photo=re.compile(lex.get("photo", "(?!)"), re.IGNORECASE),
-        not_before=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("not_before", [])),
+        not_before=any_of(lex.get("not_before", []), re.IGNORECASE),
         byline_chars=int(lex.get("byline_chars", 700)),
         byline_max_line=int(lex.get("byline_max_line", 80)),
     )
@@ -661,19 +661,19 @@ def _all_citations(text: str, registry: OutletRegistry) -> tuple[tuple[str, Span
 
 def _reports_after(text: str, pos: int, cr: _CiteRules) -> bool:
     tail = text[pos : pos + 60]
-    return any(p.search(tail) for p in cr.after) or bool(re.match(r"\s{0,3}(?:media|,)", tail))
+    return bool(cr.after.search(tail)) or bool(re.match(r"\s{0,3}(?:media|,)", tail))
 
 
 def _cite_frame(text: str, start: int, end: int, cr: _CiteRules) -> str | None:
     before = text[max(0, start - 70) : start]
     around = text[max(0, start - 40) : end + 25]
-    if any(p.search(before) for p in cr.not_before):
+    if cr.not_before.search(before):
         return None
     photo = cr.photo.search(around)
-    if any(p.search(before) for p in cr.before) and not photo:
+    if not photo and cr.before.search(before):
         return "cite.before_frame"
     tail = text[end : end + 80]
-    if any(p.search(tail) for p in cr.after) and not photo:
+    if not photo and cr.after.search(tail):
         return "cite.after_frame"
     b = cr.bracketed.match(text, max(0, start - 35), min(len(text), end + 35)) or _bracket_around(text, start, end, cr)
     if b and not photo:

@@ -653,6 +653,7 @@ def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sen
     not datelines; an excluded name takes the names listed with it ("fled to A and B")."""
     out: list[Any] = []
     prev_excluded: Any = None
+    captions: dict[int, bool] = {}  # per sentence: whether it reads as a photo caption
     for t in toponyms:
         name = (t.chosen.name if t.chosen is not None else t.span.text).lower()
         excluded = name in rules.never_sites or t.span.text.lower() in rules.never_sites
@@ -666,8 +667,10 @@ def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sen
         if i >= 0 and not text[sentences[i].span.start : t.span.start].strip("“\"'‘ ") and rules.dateline_after.match(
                 text, t.span.end):
             excluded = True
-        if i >= 0 and rules.caption.search(text, sentences[i].span.start, sentences[i].span.end):
-            excluded = True
+        if i >= 0 and not excluded:
+            if i not in captions:
+                captions[i] = rules.caption.search(text, sentences[i].span.start, sentences[i].span.end) is not None
+            excluded = captions[i]
         prev_excluded = t if excluded else None
         if not excluded:
             out.append(t)

@@ -20,7 +20,8 @@ from rightsledger.errors import DataFileError
 from rightsledger.resources import data_file, load_toml
 
 __all__ = [
-    "EndLiteralRegex", "MatchStarts", "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "first_words", "lexicon",
+    "EndLiteralRegex", "MatchStarts", "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "any_of", "first_words",
+    "lexicon",
     "longest_first", "match_starts", "phrase",
     "segments", "template", "tokens", "words",
 ]
@@ -59,6 +60,15 @@ def alternation(words: Iterable[str]) -> str:
     if not uniq:
         return "(?!)"
     return "(?:" + "|".join(phrase(w) for w in uniq) + ")"
+
+
+def any_of(patterns: Iterable[str], flags: int = 0) -> re.Pattern[str]:
+    """Listed patterns as one, which matches where any of them does: one search instead of one
+    per pattern."""
+    patterns = list(patterns)
+    for p in patterns:
+        re.compile(p, flags)  # a broken pattern is reported as itself, not as the combination
+    return re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)", flags)
 
 
 def template(pattern: str, parts: dict[str, str], where: str) -> str:
@@ -328,7 +338,13 @@ def _starts(fragment: str, digits: bool) -> MatchStarts | None:
         states = seq(sre.parse(fragment), {("", "")})
     except Exception:  # an unusual construct: no first words, the fragment is tried everywhere
         return None
-    if states is None or any((not w or not w.isascii()) and how != "digit" for w, how in states):
+    if states is None:
+        return None
+    # A first word with an uncased non-ASCII letter ("chinaʼs", a modifier-letter apostrophe)
+    # matches only words that hold that letter, and those are always tried (see `Words.non_ascii`):
+    # it need not be listed. One with a cased one might match an ASCII word ("ſ" is an "s").
+    states = {(w, how) for w, how in states if w.isascii() or not all(ch.isascii() or ch.lower() == ch.upper() for ch in w)}
+    if not states or any((not w or not w.isascii()) and how != "digit" for w, how in states):
         return None
     # A word the fragment ends on ("" still open) is exact for `first_words`, whose callers
     # close the pattern with (?!\w); for `match_starts` it may go on in the text: a prefix.
@@ -366,6 +382,7 @@ class WordStartRegex:
         self.inside = False  # whether a match may start inside a word
         self._seen: set[str] = set()  # words whose offsets are known, below: those that have some
         self._offsets: dict[str, tuple[int, ...]] = {}
+        self._last: tuple[str, list[int]] | None = None  # (text, its `_candidates`) for the slices of one text
 
     @classmethod
     def of(cls, regex: re.Pattern[str]) -> WordStartRegex:
@@ -438,6 +455,43 @@ class WordStartRegex:
                 if m is not None:
                     resume = m.end()
                     yield m
+
+    def search_slice(self, text: str, lo: int, hi: int) -> re.Match[str] | None:
+        """`regex.search(text[lo:hi])`, tried only at the slice's words where a match can start."""
+        return next(self.finditer_slice(text, lo, hi), None)
+
+    def finditer_slice(self, text: str, lo: int, hi: int) -> Iterator[re.Match[str]]:
+        """`regex.finditer(text[lo:hi])` (offsets in the slice), tried only where a match can start.
+
+        For the short windows around a fact (a clause before or after it) that a rule reads as a
+        string of their own. The words cut by the slice's ends read as whole words in it
+        ("arrested" cut to "arrest"): those are always tried.
+        """
+        window = text[lo:hi]
+        if self.firsts is None or self.inside:
+            yield from self.regex.finditer(window)
+            return
+        positions = self._last[1] if self._last is not None and self._last[0] is text else None
+        if positions is None:
+            positions = self._candidates(text)
+            self._last = (text, positions)
+        tried = [at - lo for at in positions[bisect_left(positions, lo) : bisect_left(positions, hi)]]
+        index = words(text)
+        starts, toks = index.starts, index.toks
+        k = bisect_left(starts, lo) - 1
+        if k >= 0 and toks[k][1] > lo:  # a word begun before the slice
+            tried.insert(0, 0)
+        k = bisect_left(starts, hi) - 1
+        if k >= 0 and lo <= starts[k] and toks[k][1] > hi and (not tried or tried[-1] < starts[k] - lo):
+            tried.append(starts[k] - lo)
+        resume, match = 0, self.regex.match
+        for at in tried:
+            if at < resume:
+                continue
+            m = match(window, at)
+            if m is not None:
+                resume = m.end()
+                yield m
 
     def _candidates(self, text: str) -> list[int]:
         """Sorted positions in `text` where a match can start."""
@@ -536,6 +590,8 @@ class PhraseMatcher:
             for seq in seqs:
                 if len(seq) > 1:
                     self._longer.setdefault(seq[:2], []).append(seq)
+        self._leads = frozenset(first for first, _ in self._longer)  # first words of longer phrases
+        self._single = {seq[0]: p for seq, p in self._phrase.items() if len(seq) == 1}
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, phrase as listed) in text order, without overlaps."""
@@ -543,25 +599,27 @@ class PhraseMatcher:
         toks = index.toks
         out: list[tuple[int, int, str]] = []
         n = len(toks)
+        leads, longer, single = self._leads, self._longer, self._single
         # Only tokens that can start a listed phrase: the word index finds them without a loop
         # over every word of the text.
         for i in index.hits(self._first.keys()):
             word = toks[i][2]
             hit = None
-            for seq in self._longer.get((word, toks[i + 1][2]), ()) if i + 1 < n else ():
-                k = len(seq)
-                if i + k > n:
-                    continue
-                ok = True
-                for j in range(1, k):
-                    if toks[i + j][2] != seq[j] or not _GAP.fullmatch(text, toks[i + j - 1][1], toks[i + j][0]):
-                        ok = False
+            if word in leads and i + 1 < n:
+                for seq in longer.get((word, toks[i + 1][2]), ()):
+                    k = len(seq)
+                    if i + k > n:
+                        continue
+                    ok = True
+                    for j in range(1, k):
+                        if toks[i + j][2] != seq[j] or not _GAP.fullmatch(text, toks[i + j - 1][1], toks[i + j][0]):
+                            ok = False
+                            break
+                    if ok:
+                        hit = (toks[i][0], toks[i + k - 1][1], self._phrase[seq])
                         break
-                if ok:
-                    hit = (toks[i][0], toks[i + k - 1][1], self._phrase[seq])
-                    break
-            if hit is None and (word,) in self._phrase:
-                hit = (toks[i][0], toks[i][1], self._phrase[(word,)])
+            if hit is None and word in single:
+                hit = (toks[i][0], toks[i][1], single[word])
             if hit:
                 out.append(hit)
         keep = set(longest_first((s, e) for s, e, _ in out))

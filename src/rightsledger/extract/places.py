@@ -13,6 +13,7 @@ population prior. `explain_toponyms` returns every candidate with its score and 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -192,20 +193,18 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
     gives the token and, when the next token starts within three characters, the gap to it."""
     out: list[tuple[int, int, str]] = []
     caps: list[bool] = []
-    match, search = _TOKEN_GAP_RE.match, _CAP_RE.search
+    tokens, search = _TOKEN_GAP_RE.finditer, _CAP_RE.search
     # Searching on from the end of each run, not iterating over every capital: the capitals
     # inside a run were already read as its tokens.
     cap = search(text)
     while cap is not None:
-        pos = start = cap.start()
+        start = cap.start()
         lower_run = 0
-        while True:
-            m = match(text, pos)
-            if m is None:
-                break
+        # Each match is a token and the gap to the next, so the matches follow one another
+        # token by token until a token has no other within three characters.
+        for m in tokens(text, start):
             s, e = m.span(1)
-            w = m.group(1)
-            gap_end = m.end()
+            w = text[s:e]
             if w[-1] in "s'’":
                 s, e, w = _token(s, e, w)
             c0 = w[0]
@@ -218,11 +217,9 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
                 lower_run += 1
                 if lower_run > 1 or not w.islower():
                     break
-            if gap_end == m.end(1):  # no token within three characters
+            if m.end() == m.end(1):  # no token within three characters
                 break
-            pos = gap_end
-        upto = out[-1][1] + 1 if out else pos
-        cap = search(text, max(upto, start + 1))
+        cap = search(text, max(out[-1][1] + 1, start + 1))
     return out, caps
 
 
@@ -257,6 +254,10 @@ def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], lis
     toks, caps = _tokens(text)
     n = len(toks)
     folds = [fold(t[2]) for t in toks]
+    # Tokens that can make an unknown name a place (an administrative suffix or facility word,
+    # a hyphenated suffix): `_unknown` finds nothing more than three tokens before the next one.
+    marked = [k for k, (f, t) in enumerate(zip(folds, toks))
+              if f in WORD_SUFFIXES or f in lex.facility_words or "-" in t[2] or "‐" in t[2]]
     out: list[_Mention] = []
     maxw = gaz.max_words
     i = 0
@@ -314,7 +315,9 @@ def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], lis
             i = m.tok_last + 1
             continue
         # Unknown capitalised name: keep it when a suffix or facility word follows it.
-        m = _unknown(text, toks, folds, i, lex, gaz) or _framed(text, toks, folds, i, lex, gaz)
+        k = bisect_left(marked, i)
+        near = k < len(marked) and marked[k] <= i + 3
+        m = (_unknown(text, toks, folds, i, lex, gaz) if near else None) or _framed(text, toks, folds, i, lex, gaz)
         if m:
             out.append(m)
             i = m.tok_last + 1

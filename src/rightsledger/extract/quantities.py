@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rightsledger.extract.lexicon import MatchStarts, WordAnchors, alternation, lexicon, match_starts, words
+from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, words
 from rightsledger.extract.numbers import number_pattern, parse_number, vague_words
 from rightsledger.model import Span, Victims, Why
 
@@ -37,13 +37,13 @@ class _Rules:
     singular: re.Pattern[str]
     unit_of: dict[str, str]
     approx: re.Pattern[str]
-    verb: re.Pattern[str]
+    verb: WordStartRegex  # searched in the short slices around a count
     verb_before: re.Pattern[str]
     spectator_after: re.Pattern[str]
     spectator_before: re.Pattern[str]
-    background_before: tuple[re.Pattern[str], ...]
-    background_after: tuple[re.Pattern[str], ...]
-    population_after: tuple[re.Pattern[str], ...]
+    background_before: re.Pattern[str]  # each a lexicon list as one alternation: one search, not one per pattern
+    background_after: re.Pattern[str]
+    population_after: re.Pattern[str]
     large_count: int
     population_min: int
     tail: re.Pattern[str]
@@ -116,13 +116,13 @@ def _rules() -> _Rules:
         singular=singular,
         unit_of=unit_of,
         approx=re.compile(approx, re.IGNORECASE),
-        verb=re.compile(rf"\b{verbs}\b", re.IGNORECASE),
+        verb=WordStartRegex.of(re.compile(rf"\b{verbs}\b", re.IGNORECASE)),
         verb_before=re.compile(rf"\b{verbs}(?:{_SP}[\w\-]{{1,15}}){{0,3}}?{_SP}$", re.IGNORECASE),
         spectator_after=spectator_after,
         spectator_before=spectator_before,
-        background_before=tuple(re.compile(p) for p in lex.get("background_before", [])),
-        background_after=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("background_after", [])),
-        population_after=tuple(re.compile(p, re.IGNORECASE) for p in lex.get("population_after", [])),
+        background_before=any_of(lex.get("background_before", [])),
+        background_after=any_of(lex.get("background_after", []), re.IGNORECASE),
+        population_after=any_of(lex.get("population_after", []), re.IGNORECASE),
         large_count=int(lex.get("large_count", 1_000_000)),
         population_min=int(lex.get("population_min", 1000)),
         tail=re.compile(
@@ -277,7 +277,7 @@ def find_victims(text: str) -> list[Victims]:
             continue
         after = text[m.end() : m.end() + 90]
         cut = _SENTENCE_END.search(after)
-        if not r.verb.search(after[: cut.start()] if cut else after):
+        if not r.verb.search_slice(text, m.end(), m.end() + (cut.start() if cut else len(after))):
             continue
         f = _Found(m.start(), m.end(), count, "persons", False, "count.bare_subject", "persons")
         if not _background(text, f, r):
@@ -375,16 +375,16 @@ def _from_group(m: re.Match[str], r: _Rules) -> _Found | None:
 def _background(text: str, f: _Found, r: _Rules) -> bool:
     before = text[max(0, f.start - 40) : f.start]
     after = text[f.end : f.end + 80]
-    if any(p.search(before) for p in r.background_before):
+    if r.background_before.search(before):
         return True
     if r.possessive_before.search(before) and (f.noun not in r.kin_nouns or f.count is None or f.count >= r.population_min):
         return True  # "its 2.87 million citizens", not "their two children"
-    if any(p.search(after) for p in r.background_after):
+    if r.background_after.search(after):
         return True
     if f.count is not None:
         if f.count >= r.large_count:
             return True
-        if f.count >= r.population_min and any(p.search(after) for p in r.population_after):
+        if f.count >= r.population_min and r.population_after.search(after):
             return True
         written = text[f.start : f.end]
         lead = re.match(r"\d{4}\b", written)
@@ -397,7 +397,8 @@ def _verb_next_to(text: str, start: int, end: int, r: _Rules) -> bool:
     after = text[end : end + 100]
     cut = _SENTENCE_END.search(after)
     after = after[: cut.start()] if cut else after
-    if re.search(r"\b(?:was|has\s+been|had\s+been|is\s+being|got|were)\b", after[:60], re.IGNORECASE) and r.verb.search(after[:90]):
+    if re.search(r"\b(?:was|has\s+been|had\s+been|is\s+being|got|were)\b", after[:60], re.IGNORECASE) and r.verb.search_slice(
+            text, end, end + min(90, len(after))):
         return True
     return bool(r.verb_before.search(text[max(0, start - 50) : start]))
 
@@ -440,10 +441,10 @@ def _victims(text: str, f: _Found, r: _Rules) -> Victims:
     if r.spectator_after.search(after) or r.spectator_before.search(before[-60:]) and _watch_near(after):
         role = "spectators"
         description += " (forced to watch)"
-    verb_m = r.verb.search(after)
+    verb_m = r.verb.search_slice(text, f.end, f.end + len(after))
     verb = verb_m.group(0) if verb_m else None
     if verb is None:
-        vb = list(r.verb.finditer(before))
+        vb = list(r.verb.finditer_slice(text, f.start - len(before), f.start))
         verb = vb[-1].group(0) if vb else "none"
     detail = f"unit={f.unit}; verb={verb.lower()}; role={role}; noun={f.noun}"
     return Victims(f.count, f.unit, description, span, f.approximate, Why(COMPONENT, f.rule, detail))

@@ -174,12 +174,16 @@ class _Alternation:
             self._dispatch(merged)
         # First words (exact, and prefixes for open-ended ones such as "distribut\w*") of every
         # fragment, or None when one of them has no known first word: then no word lookup.
+        self._last: tuple[str, list[int], list[str]] | None = None  # `_start_positions` of the last text
         self._words: frozenset[str] | None = None
         self._prefixes: tuple[str, ...] = ()
         firsts = [first_words(f) for f in self.fragments]
         if self.regex is not None and all(f is not None for f in firsts):
             self._words = frozenset(w for f in firsts if f for w in f[0])
             self._prefixes = tuple(sorted({w for f in firsts if f for w in f[1]}))
+        self._firsts = [(frozenset(f[0]), tuple(f[1])) if f else (frozenset(), ()) for f in firsts]
+        self._by_word: dict[str, re.Pattern[str] | None] = {}  # see `_word_pattern`
+        self._by_members: dict[tuple[int, ...], re.Pattern[str]] = {}
 
     def _compile(self, branches: list[tuple[str, list[int]]]) -> re.Pattern[str]:
         """One pattern of (guard characters or "" for none, fragment indices) branches."""
@@ -237,14 +241,17 @@ class _Alternation:
                 resume = m.end()
                 yield m
 
-    def _by_words(self, text: str) -> Iterator[re.Match[str]]:
-        """What `self.regex.finditer(text)` yields, trying the pattern only at possible first words.
+    def _start_positions(self, text: str) -> list[int]:
+        """Sorted offsets of the words of `text` where a match can start (see `_by_words`);
+        remembered for the last text, which the many short windows of one document share."""
+        return self._starts_and_words(text)[0]
 
-        A match starts at a word whose lower-case form is a first word (or starts with a first-word
-        prefix) of some fragment; words with non-ASCII letters are always tried, since
-        case-insensitive matching folds some of them to ASCII ("ſ" is an "s").
-        """
-        assert self.regex is not None and self._words is not None
+    def _starts_and_words(self, text: str) -> tuple[list[int], list[str]]:
+        """`_start_positions` and the lower-case word at each."""
+        cached = self._last
+        if cached is not None and cached[0] is text:
+            return cached[1], cached[2]
+        assert self._words is not None
         index = words(text)
         found = set(index.hits(self._words))
         found.update(index.non_ascii)
@@ -253,13 +260,56 @@ class _Alternation:
             for w in where:
                 if w.startswith(prefixes):
                     found.update(where[w])
-        toks, by_char, combined = index.toks, self._by_char, self.regex
+        toks = index.toks
+        found_in_order = sorted(found)
+        positions = [toks[i][0] for i in found_in_order]
+        found_words = [toks[i][2] for i in found_in_order]
+        self._last = (text, positions, found_words)
+        return positions, found_words
+
+    def _word_pattern(self, word: str) -> re.Pattern[str] | None:
+        """The pattern tried at an ASCII word: only the fragments that can start with it, in the
+        order of the first-character pattern (so the one that matches is the one it would match).
+
+        At a common first word ("in", "were") that starts few fragments, a failed try then costs
+        a few fragments instead of every fragment with its first letter. Remembered per word
+        (up to a bound: open-ended first words make the words unbounded), compiled per set of
+        fragments."""
+        if word in self._by_word:
+            return self._by_word[word]
+        rx: re.Pattern[str] | None = None
+        by_first = self._by_char.get(word[0])
+        if by_first is not None:
+            firsts = self._firsts
+            members = tuple(i for i in self._groups[by_first.pattern][1:]
+                            if word in firsts[i][0] or (firsts[i][1] and word.startswith(firsts[i][1])))
+            if members:
+                rx = self._by_members.get(members)
+                if rx is None:
+                    rx = self._by_members[members] = self._compile([("", list(members))])
+        if len(self._by_word) >= _WORD_PATTERNS_LIMIT:
+            self._by_word = {}
+        self._by_word[word] = rx
+        return rx
+
+    def _by_words(self, text: str) -> Iterator[re.Match[str]]:
+        """What `self.regex.finditer(text)` yields, trying the pattern only at possible first words.
+
+        A match starts at a word whose lower-case form is a first word (or starts with a first-word
+        prefix) of some fragment; words with non-ASCII letters are always tried, since
+        case-insensitive matching folds some of them to ASCII ("ſ" is an "s").
+        """
+        assert self.regex is not None and self._words is not None
+        combined, dispatch = self.regex, bool(self._by_char)
         resume = 0
-        for i in sorted(found):
-            at = toks[i][0]
+        positions, found_words = self._starts_and_words(text)
+        for at, word in zip(positions, found_words):
             if at < resume:
                 continue
-            m = by_char.get(text[at], combined).match(text, at)
+            rx = self._word_pattern(word) if dispatch and word.isascii() else combined  # combined: non-ASCII
+            if rx is None:
+                continue
+            m = rx.match(text, at)
             if m is not None:
                 resume = m.end()
                 yield m
@@ -271,8 +321,35 @@ class _Alternation:
             return next(self._by_words(text), None)
         return self.regex.search(text) if self._starts is None else next(self._dispatched(text, 0, len(text)), None)
 
+    def search_window(self, text: str, lo: int, hi: int) -> re.Match[str] | None:
+        """`self.regex.search(text, lo, hi)`, tried only at the words of the window where a match
+        can start (the leftmost that matches is the search's match): a trigger's clause holds a
+        few such words, often none, and a scan tries the pattern at every character.
+
+        The word running past `hi` is cut short there and may read as a shorter first word
+        ("nothing" as "no"), so it is always tried."""
+        if self.regex is None or hi <= lo:
+            return None
+        if self._words is None:
+            return self.regex.search(text, lo, hi)
+        positions = self._start_positions(text)
+        tried = positions[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
+        index = words(text)
+        j = bisect.bisect_left(index.starts, hi) - 1
+        if j >= 0 and index.starts[j] >= lo and index.toks[j][1] > hi and (not tried or tried[-1] < index.starts[j]):
+            tried.append(index.starts[j])
+        by_char, combined = self._by_char, self.regex
+        for at in tried:
+            m = by_char.get(text[at], combined).match(text, at, hi)
+            if m is not None:
+                return m
+        return None
+
     def fragment(self, m: re.Match[str]) -> str:
         return self.fragments[self._groups[m.re.pattern][m.lastindex or 0]]
+
+
+_WORD_PATTERNS_LIMIT = 20_000  # words remembered per alternation by `_word_pattern`
 
 
 def _merge_buckets(buckets: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
@@ -469,18 +546,16 @@ def _clause_right(text: str, lo: int, hi: int) -> int:
 
 
 def _last_match(alt: _Alternation, text: str, lo: int, hi: int) -> Span | None:
-    if alt.regex is None or hi <= lo:
+    found = alt.search_window(text, lo, hi)
+    if found is None:
         return None
-    found = None
-    for m in alt.finditer(text, lo, hi):
+    for m in alt.finditer(text, found.end(), hi):
         found = m
-    return Span(found.start(), found.end(), found.group(0)) if found else None
+    return Span(found.start(), found.end(), found.group(0))
 
 
 def _first_match(alt: _Alternation, text: str, lo: int, hi: int) -> Span | None:
-    if alt.regex is None or hi <= lo:
-        return None
-    m = alt.regex.search(text, lo, hi)
+    m = alt.search_window(text, lo, hi)
     return Span(m.start(), m.end(), m.group(0)) if m else None
 
 
