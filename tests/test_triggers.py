@@ -186,6 +186,9 @@ def test_triggers_word_index_scan_matches_the_plain_pattern(text):
     ("x(?:ab)*", {"x", "xab", "xabab", "xababab"}, {"xababab"}),
     ("(?:ab ){5}c", {"ab"}, set()),  # the first word ends inside the repeat
     ("(?:no|not)\\s{1,3}(?:\\w+ )?shot", {"no", "not"}, set()),
+    # "Chinaʼs" with a modifier-letter apostrophe is one word holding an uncased non-ASCII letter:
+    # only such words can match it, and those are always tried, so it need not be listed.
+    ("China(?:[\u02bc]s)?", {"china"}, set()),
 ])
 def test_triggers_first_words_of_a_fragment(fragment, exact, prefixes):
     from rightsledger.extract.lexicon import first_words as _first_words
@@ -204,3 +207,26 @@ def test_triggers_fragments_without_known_first_words(fragment):
     assert alternation._words is None
     text = "ſhot x they were arrested while leaving"
     assert [m.span() for m in alternation.finditer(text)] == [m.span() for m in alternation.regex.finditer(text)]
+
+
+_MODALITY_PIECES = st.lists(st.sampled_from(
+    ["not", "no", "nothing", "never", "would", "may", "rumours", "reportedly", "threatened", "to", "in", "were",
+     "arrested", "executed", "the", "ſ", "K", "İ", "한국", "9", " ", "  ", "\n", ",", ".", "’", "-"]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MODALITY_PIECES, st.lists(st.tuples(st.integers(0, 400), st.integers(0, 120)), min_size=1, max_size=8))
+def test_modality_window_search_finds_what_a_scan_of_the_window_finds(text, windows):
+    """Cue windows are tried only at their possible first words, read word by word for a text's
+    first windows and from an index of the text after that: both give the scan's match."""
+    from rightsledger.extract.triggers import load_modality
+
+    cues = load_modality()
+    alternations = [cues.any_before, cues.any_after, *cues.before.values(), *cues.after.values()]
+    for lo, width in windows:
+        lo = min(lo, len(text))
+        hi = min(len(text), lo + width)
+        for alt in alternations:
+            found = alt.search_window(text, lo, hi)
+            plain = alt.regex.search(text, lo, hi) if alt.regex is not None and hi > lo else None
+            assert (found.span() if found else None) == (plain.span() if plain else None)

@@ -875,9 +875,7 @@ class Ledger:
         by = by or settings.current_user()
         with self.db.write() as conn:
             rev = self._rev(conn)
-            user = rev.user(user_name)
-            if user is None:
-                raise NotFoundError(f"no user {user_name!r}", hint="see `rightsledger user list`")
+            user = _known_user(rev, user_name)
             if user["disabled"]:
                 raise ConfigError(f"user {user_name!r} is disabled", hint="enable the account first")
             token_id = rev.add_token(token_hash, user["id"], name.strip()[:200], by, expires_at)
@@ -889,13 +887,7 @@ class Ledger:
         """API tokens (id, label, user, role, created, expires, revoked), never their hashes."""
         with self.db.read() as conn:
             rev = self._rev(conn)
-            user_id = None
-            if user_name is not None:
-                user = rev.user(user_name)
-                if user is None:
-                    raise NotFoundError(f"no user {user_name!r}", hint="see `rightsledger user list`")
-                user_id = user["id"]
-            return rev.tokens(user_id)
+            return rev.tokens(_known_user(rev, user_name)["id"] if user_name is not None else None)
 
     def revoke_token(self, token_id: int, by: str | None = None) -> None:
         """Revoke a token at once (kept, marked revoked, for the record); recorded like its creation."""
@@ -1186,6 +1178,14 @@ def _without_informants(doc: Document) -> Document:
     for inc in doc.incidents:
         inc.sources = []
     return doc
+
+
+def _known_user(rev: Any, name: str) -> dict[str, Any]:
+    """The user called `name`, or a NotFoundError that says where to look."""
+    user = rev.user(name)
+    if user is None:
+        raise NotFoundError(f"no user {name!r}", hint="see `rightsledger user list`")
+    return user
 
 
 def _check_user_name(name: str) -> str:

@@ -117,12 +117,11 @@ def _is_abbreviation(text: str, start: int, dot: int) -> bool:
 
 
 def _add_trimmed(text: str, start: int, end: int, out: list[Span]) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        out.append(Span(start, end, text[start:end]))
+    piece = text[start:end]
+    kept = piece.strip()  # the same white space as str.isspace
+    if kept:
+        start += len(piece) - len(piece.lstrip())
+        out.append(Span(start, start + len(kept), kept))
 
 
 def _add_sentence(text: str, start: int, end: int, paragraph: int, heading: bool, out: list[Sentence]) -> None:

@@ -175,6 +175,7 @@ class _Alternation:
         # First words (exact, and prefixes for open-ended ones such as "distribut\w*") of every
         # fragment, or None when one of them has no known first word: then no word lookup.
         self._last: tuple[str, list[int], list[str]] | None = None  # `_start_positions` of the last text
+        self._windows: tuple[str, int] | None = None  # the last text `search_window` read, and how often
         self._words: frozenset[str] | None = None
         self._prefixes: tuple[str, ...] = ()
         firsts = [first_words(f) for f in self.fragments]
@@ -332,12 +333,23 @@ class _Alternation:
             return None
         if self._words is None:
             return self.regex.search(text, lo, hi)
-        positions = self._start_positions(text)
-        tried = positions[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
         index = words(text)
-        j = bisect.bisect_left(index.starts, hi) - 1
-        if j >= 0 and index.starts[j] >= lo and index.toks[j][1] > hi and (not tried or tried[-1] < index.starts[j]):
-            tried.append(index.starts[j])
+        starts, toks = index.starts, index.toks
+        a, b = bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi)
+        seen = self._windows
+        calls = seen[1] + 1 if seen is not None and seen[0] is text else 1
+        self._windows = (text, calls)
+        if calls > _WINDOWS_BEFORE_INDEX:  # many windows of this text: look its possible starts up once
+            positions = self._start_positions(text)
+            tried = positions[bisect.bisect_left(positions, lo) : bisect.bisect_left(positions, hi)]
+        else:  # a few windows: their own few words are read instead
+            exact, prefixes = self._words, self._prefixes
+            na = index.non_ascii  # always tried (see `_by_words`)
+            other = set(na[bisect.bisect_left(na, a) : bisect.bisect_left(na, b)]) if na else ()
+            tried = [toks[k][0] for k in range(a, b)
+                     if toks[k][2] in exact or (prefixes and toks[k][2].startswith(prefixes)) or k in other]
+        if b and starts[b - 1] >= lo and toks[b - 1][1] > hi and (not tried or tried[-1] < starts[b - 1]):
+            tried.append(starts[b - 1])
         by_char, combined = self._by_char, self.regex
         for at in tried:
             m = by_char.get(text[at], combined).match(text, at, hi)
@@ -350,6 +362,7 @@ class _Alternation:
 
 
 _WORD_PATTERNS_LIMIT = 20_000  # words remembered per alternation by `_word_pattern`
+_WINDOWS_BEFORE_INDEX = 3  # windows of one text `search_window` reads word by word before indexing it
 
 
 def _merge_buckets(buckets: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
