@@ -16,6 +16,7 @@ Layout of a results folder (see docs/scaling.md):
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 
 from rightsledger.errors import ConfigError
 
-__all__ = ["SCHEMAS", "SCHEMA_VERSION", "TABLES", "read_table", "write_table"]
+__all__ = ["SCHEMAS", "SCHEMA_VERSION", "TABLES", "TableBuffer", "read_table", "write_table"]
 
 SCHEMA_VERSION = "1.0"  # major.minor: minor adds columns; a new major changes or removes them
 
@@ -63,10 +64,36 @@ def _metadata(table: str, tool: str) -> dict[bytes, bytes]:
             b"rightsledger.tool": tool.encode()}
 
 
-def write_table(path: Path, table: str, rows: list[dict[str, Any]], *, tool: str) -> None:
+class TableBuffer:
+    """One table's rows for a partition, held column by column until the partition is written.
+
+    Each row dict is dropped as soon as it is added: thousands of them held until the end made
+    the garbage collector walk the worker's whole heap (models included) once per partition. A
+    key the row lacks is null, one the schema lacks is ignored, as with `pa.Table.from_pylist`.
+    """
+
+    __slots__ = ("columns", "table")
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.columns: dict[str, list[Any]] = {name: [] for name in SCHEMAS[table].names}
+
+    def __len__(self) -> int:
+        return len(self.columns[SCHEMAS[self.table].names[0]])
+
+    def append(self, row: dict[str, Any]) -> None:
+        for name, values in self.columns.items():
+            values.append(row.get(name))
+
+    def extend(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self.append(row)
+
+
+def write_table(path: Path, rows: TableBuffer, *, tool: str) -> None:
     """Write `rows` as one Parquet file, atomically (a temporary name, then a rename)."""
-    schema = SCHEMAS[table].with_metadata(_metadata(table, tool))
-    data = pa.Table.from_pylist(rows, schema=schema)
+    schema = SCHEMAS[rows.table].with_metadata(_metadata(rows.table, tool))
+    data = pa.Table.from_arrays(list(rows.columns.values()), schema=schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -22,7 +22,7 @@ from rightsledger import evidence
 from rightsledger.batch.layout import Results, write_json
 from rightsledger.batch.partition import Partition
 from rightsledger.batch.relevance import RelevanceFilter
-from rightsledger.batch.tables import SCHEMA_VERSION, TABLES, write_table
+from rightsledger.batch.tables import SCHEMA_VERSION, TABLES, TableBuffer, write_table
 from rightsledger.errors import RightsLedgerError
 from rightsledger.extract import default_pipeline
 from rightsledger.ingest import ItemError, Prepared, RawItem, prepare
@@ -40,8 +40,9 @@ class WorkOptions:
     relevance: RelevanceFilter | None = None
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+# One encoder for every JSON column: json.dumps with options would build a new one per value
+# (dozens per document: one per fact).
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def document_rows(prepared: Prepared, doc: Document, *, relevance: str | None,
@@ -92,7 +93,7 @@ def _extract(prepared: Prepared, doc_id: str) -> tuple[Document, list[str]]:
 def process_partition(part: Partition, root: str, options: WorkOptions) -> dict[str, Any]:
     """Process one partition and write its tables and done marker; returns its numbers."""
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in TABLES}
+    rows = {t: TableBuffer(t) for t in TABLES}
     stored: dict[str, str] = {}  # sha256 -> document id, for repeats within the partition
     counts = {"items": len(part.items), "documents": 0, "incidents": 0, "facts": 0, "filtered": 0, "errors": 0,
               "repeats": 0, "component_errors": 0}
@@ -123,7 +124,7 @@ def process_partition(part: Partition, root: str, options: WorkOptions) -> dict[
                 continue
         doc, warnings = _extract(prepared, sha[:16])
         for table, new in document_rows(prepared, doc, relevance=matched, warnings=warnings).items():
-            rows[table] += new
+            rows[table].extend(new)
         rows["custody"].append(_custody(item, sha, doc.id, part, options))
         stored[sha] = doc.id
         counts["component_errors"] += bool(doc.layers.get("errors"))
@@ -132,7 +133,7 @@ def process_partition(part: Partition, root: str, options: WorkOptions) -> dict[
 
     results = Results(Path(root))
     for table in TABLES:
-        write_table(results.table_path(table, part.id), table, rows[table], tool=evidence.TOOL)
+        write_table(results.table_path(table, part.id), rows[table], tool=evidence.TOOL)
     stats = {
         "partition": part.id, "fingerprint": part.fingerprint, "run_id": options.run_id,
         "schema_version": SCHEMA_VERSION, **counts,

@@ -28,7 +28,9 @@ DEFAULT_MAX_LEN = 300
 _INVISIBLE = re.compile("[\ufeff\u200b\u00ad\u2060\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]+")
 # Line breaks as str.splitlines() knows them; "\r\n" counts once.
 _LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-_WHITESPACE = re.compile(r"\s+")
+# Matches the rest of every whitespace run cleaning rewrites (any run but one space, one "\n" or
+# "\n\n"), starting at most two characters after the run's start; matches no run it keeps.
+_ODD_WHITESPACE = re.compile(r"(?:[^\S \n]| [ \n]|\n(?: |\n\n))\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,35 +148,46 @@ def clean_text(source: str, patterns: tuple[BoilerplatePattern, ...] | None = No
         seg_kept_starts.append(acc)
         acc += e - s
 
+    text, runs_kept = _normalise_whitespace(kept)
+    return Cleaned(text, _compose(runs_kept, segments, seg_kept_starts, len(text), len(source)), removed)
+
+
+def _normalise_whitespace(kept: str) -> tuple[str, list[tuple[int, int, int]]]:
+    """Clean text and its runs (clean_start, kept_start, length) into `kept`.
+
+    Between words, most runs are already one space, one break or one blank line and stay as they
+    are, so only the other runs are visited: the text between them is copied in one piece.
+    """
+    lo = len(kept) - len(kept.lstrip())
+    body = kept[lo : len(kept.rstrip())]  # leading and trailing whitespace dropped
     pieces: list[str] = []
-    runs_kept: list[tuple[int, int, int]] = []  # (clean_start, kept_start, length)
+    runs_kept: list[tuple[int, int, int]] = []
     clean_len = 0
 
     def emit(text: str, kept_start: int) -> None:
         nonlocal clean_len
         pieces.append(text)
-        runs_kept.append((clean_len, kept_start, len(text)))
+        runs_kept.append((clean_len, lo + kept_start, len(text)))
         clean_len += len(text)
 
     pos = 0
-    for m in _WHITESPACE.finditer(kept):
-        if m.start() > pos:
-            emit(kept[pos : m.start()], pos)
-        pos = m.end()
-        if clean_len == 0 or m.end() == len(kept):
-            continue  # leading / trailing whitespace
-        breaks = [b.start() + m.start() for b in _LINE_BREAK.finditer(m.group())]
+    while odd := _ODD_WHITESPACE.search(body, pos):
+        start, end = odd.span()
+        while body[start - 1].isspace():  # body starts with a non-space: at most two steps back
+            start -= 1
+        emit(body[pos:start], pos)
+        pos = end
+        breaks = [b.start() for b in _LINE_BREAK.finditer(body, start, end)]
         if not breaks:
-            emit(" ", m.start())
+            emit(" ", start)
         elif len(breaks) == 1:
             emit("\n", breaks[0])
         else:
             emit("\n", breaks[0])
             emit("\n", breaks[1])
-    if pos < len(kept):
-        emit(kept[pos:], pos)
-    text = "".join(pieces)
-    return Cleaned(text, _compose(runs_kept, segments, seg_kept_starts, clean_len, len(source)), removed)
+    if pos < len(body):
+        emit(body[pos:], pos)
+    return "".join(pieces), runs_kept
 
 
 def _compose(
