@@ -294,3 +294,14 @@ def test_attribution_verb_after_phrase_answers_like_the_rule(before, window, aft
     r = _rules()
     text = before + window + after
     assert _verb_follows(text, len(before), len(before) + len(window), r) == bool(r.after_verb.search(window))
+
+
+@pytest.mark.parametrize(("text", "cited"), [
+    ("A trader in Hyesan told Daily NK that prices rose.", ["Daily NK"]),
+    ("Phones were smuggled into the country.\nDaily NK 2024", []),  # "into", not "to"
+    ("The story was exciting Daily NK readers.", []),  # "exciting", not "citing"
+])
+def test_citations_cue_before_an_outlet_is_a_whole_word(text, cited):
+    from rightsledger.extract.attribution import _default_registry, find_citations
+
+    assert [c.outlet for c in find_citations(text, _default_registry())] == cited

@@ -230,3 +230,14 @@ def test_modality_window_search_finds_what_a_scan_of_the_window_finds(text, wind
             found = alt.search_window(text, lo, hi)
             plain = alt.regex.search(text, lo, hi) if alt.regex is not None and hi > lo else None
             assert (found.span() if found else None) == (plain.span() if plain else None)
+
+
+@pytest.mark.parametrize(("pattern", "opens"), [
+    (r"\bx", True), (r"(?<!\w)x", True), (r"(?:\bx)|(?:\by z)", True), (r"(?:(?:\bx)|(?:\by))w", True),
+    (r"(?:\bx)|(?:y)", False), (r"x\b", False), (r"(?<!\d)x", False), (r"(?<=\s)x", False), (r"", False),
+])
+def test_word_scan_knows_a_pattern_that_opens_at_a_word(pattern, opens):
+    """A combined list of patterns each opening with \\b starts at words too: only then is it tried at words."""
+    from rightsledger.extract.lexicon import _opens_at_word_start
+
+    assert _opens_at_word_start(pattern) is opens

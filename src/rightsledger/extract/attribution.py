@@ -549,14 +549,14 @@ class _CiteRules:
     names: PhraseMatcher
     by_written: dict[str, Outlet]
     cased: frozenset[str]
-    before: re.Pattern[str]  # each a lexicon list as one alternation: one search, not one per pattern
-    after: re.Pattern[str]
+    before: WordStartRegex  # the lexicon's list as one alternation, tried where its cue words stand
+    after: re.Pattern[str]  # each a lexicon list as one alternation: one search, not one per pattern
     bracketed: re.Pattern[str]
     appositive: WordStartRegex  # tried only where its first word ("newspaper", "daily"…) stands
     reported_name: EndLiteralRegex  # scanned only just before its reporting verbs
     kinds: frozenset[str]
     photo: re.Pattern[str]
-    not_before: re.Pattern[str]
+    not_before: WordStartRegex
     byline_chars: int
     byline_max_line: int
 
@@ -584,14 +584,14 @@ def _cite_rules(registry: OutletRegistry) -> _CiteRules:
         names=names,
         by_written=by_written,
         cased=frozenset(cased),
-        before=any_of(lex.get("before", []), re.IGNORECASE),
+        before=WordStartRegex.of(any_of(lex.get("before", []), re.IGNORECASE)),
         after=any_of(lex.get("after", []), re.IGNORECASE),
         bracketed=re.compile(lex.get("bracketed", "(?!)").replace("{outlet}", outlet_alt), re.IGNORECASE),
         appositive=WordStartRegex.of(re.compile(lex.get("appositive", "(?!)"))),
         reported_name=EndLiteralRegex(re.compile(lex.get("reported_name", "(?!)"))),
         kinds=frozenset(kinds),
         photo=re.compile(lex.get("photo", "(?!)"), re.IGNORECASE),
-        not_before=any_of(lex.get("not_before", []), re.IGNORECASE),
+        not_before=WordStartRegex.of(any_of(lex.get("not_before", []), re.IGNORECASE)),
         byline_chars=int(lex.get("byline_chars", 700)),
         byline_max_line=int(lex.get("byline_max_line", 80)),
     )
@@ -665,12 +665,12 @@ def _reports_after(text: str, pos: int, cr: _CiteRules) -> bool:
 
 
 def _cite_frame(text: str, start: int, end: int, cr: _CiteRules) -> str | None:
-    before = text[max(0, start - 70) : start]
+    lo = max(0, start - 70)
     around = text[max(0, start - 40) : end + 25]
-    if cr.not_before.search(before):
+    if cr.not_before.search_slice(text, lo, start):
         return None
     photo = cr.photo.search(around)
-    if not photo and cr.before.search(before):
+    if not photo and cr.before.search_slice(text, lo, start):
         return "cite.before_frame"
     tail = text[end : end + 80]
     if not photo and cr.after.search(tail):

@@ -396,7 +396,7 @@ class WordStartRegex:
         the whole text.
         """
         out = cls(regex, ())
-        boundary = regex.pattern.startswith((r"\b", r"(?<!\w)"))
+        boundary = _opens_at_word_start(regex.pattern)
         derived = first_words(regex.pattern) if boundary else None
         out.firsts = frozenset(derived[0]) if derived is not None and not derived[1] else None
         if out.firsts is None:
@@ -540,6 +540,33 @@ class WordStartRegex:
 
 
 _OFFSETS_LIMIT = 50_000  # distinct words remembered per pattern
+
+
+def _opens_at_word_start(pattern: str) -> bool:
+    """Whether every match of the pattern starts where a word starts: it opens with `\\b` or
+    `(?<!\\w)`, or is a group or alternation each of whose branches does."""
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser as sre  # type: ignore[attr-defined]
+
+    def opens(items) -> bool:
+        if not len(items):
+            return False
+        op, av = items[0]
+        if op is c.AT:
+            return av is c.AT_BOUNDARY
+        if op is c.ASSERT_NOT:  # (?<!\w)
+            direction, body = av
+            return direction < 0 and len(body) == 1 and body[0] == (c.IN, [(c.CATEGORY, c.CATEGORY_WORD)])
+        if op is c.SUBPATTERN:
+            return opens(av[3])
+        if op is c.BRANCH:
+            return all(opens(branch) for branch in av[1])
+        return False
+
+    try:
+        return opens(sre.parse(pattern))
+    except Exception:  # not reasoned about: scanned whole
+        return False
 
 
 def _merge_sorted(a: list[int], b: tuple[int, ...]) -> list[int]:
