@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rightsledger.errors import DataFileError
 from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, words
 from rightsledger.extract.numbers import number_pattern, parse_number, vague_words
 from rightsledger.model import Span, Victims, Why
@@ -121,8 +122,8 @@ def _rules() -> _Rules:
         spectator_after=spectator_after,
         spectator_before=spectator_before,
         background_before=any_of(lex.get("background_before", [])),
-        background_after=any_of(lex.get("background_after", []), re.IGNORECASE),
-        population_after=any_of(lex.get("population_after", []), re.IGNORECASE),
+        background_after=_at_start(lex.get("background_after", [])),
+        population_after=_at_start(lex.get("population_after", [])),
         large_count=int(lex.get("large_count", 1_000_000)),
         population_min=int(lex.get("population_min", 1000)),
         tail=re.compile(
@@ -150,6 +151,15 @@ def _rules() -> _Rules:
             re.IGNORECASE,
         ),
     )
+
+
+def _at_start(patterns: list[str]) -> re.Pattern[str]:
+    """Lexicon patterns read from the start of the words after a count (each opens with ^):
+    tried there only, with .match, rather than failing at every later position."""
+    bad = [p for p in patterns if not p.startswith("^")]
+    if bad:
+        raise DataFileError(f"victims lexicon: {bad[0]!r} does not start with ^", hint="anchor it at the start: ^…")
+    return any_of(patterns, re.IGNORECASE)
 
 
 def _extra_anchors(lex: dict, kin_size: dict[str, int], kin_plural: list[str]) -> dict[str, tuple[str, ...]]:
@@ -379,12 +389,12 @@ def _background(text: str, f: _Found, r: _Rules) -> bool:
         return True
     if r.possessive_before.search(before) and (f.noun not in r.kin_nouns or f.count is None or f.count >= r.population_min):
         return True  # "its 2.87 million citizens", not "their two children"
-    if r.background_after.search(after):
+    if r.background_after.match(after):
         return True
     if f.count is not None:
         if f.count >= r.large_count:
             return True
-        if f.count >= r.population_min and r.population_after.search(after):
+        if f.count >= r.population_min and r.population_after.match(after):
             return True
         written = text[f.start : f.end]
         lead = re.match(r"\d{4}\b", written)
