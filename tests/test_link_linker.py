@@ -215,6 +215,19 @@ def test_linker_overrides_split_and_merge():
     assert merged.case_of["y1-i1"] == merged.case_of["r1-i1"]
 
 
+def test_linker_a_report_split_from_the_case_it_named_gets_its_own_id():
+    docs = {d.id: d for d in rfa_story()}
+    index = InMemoryIndex()
+    Linker(index).add([docs["r2"], docs["r5"]])  # a new case, named after r2's incident
+    named = case_id([("r2", "r2-i1")])
+    assert Linker(index).add([docs["r1"]]).case_of["r1-i1"] == named  # a smaller id joins, the name stays
+    split = Overrides(split=tuple((("r2", "r2-i1"), (d, f"{d}-i1")) for d in ("r1", "r5")))
+    result = Linker(index, overrides=split).add([docs["r1"], docs["r2"], docs["r5"]])
+    ids = [c.id for c in result.cases]
+    assert len(ids) == len(set(ids)) == 2
+    assert result.case_of["r1-i1"] == result.case_of["r5-i1"] == named != result.case_of["r2-i1"]
+
+
 def test_linker_case_json_has_the_fields_the_scorer_reads():
     [case] = link(rfa_story()).cases
     out = case.to_json()

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from rightsledger.link import mentions
 from rightsledger.link.citations import attached, is_news_outlet, outlet_key
@@ -34,8 +34,10 @@ UNIT_GROUP = {"families": "households", "households": "households", "persons": "
 _GEO_WORDS = {"north", "south", "korea", "korean", "koreans", "china", "chinese", "russia", "russian", "pyongyang", "seoul"}
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceKey:
+class PlaceKey(NamedTuple):
+    """One place as linking compares it. A named tuple: relations between places are remembered
+    per pair, and a tuple hashes and compares without Python calls on every lookup."""
+
     name: str
     level: str
     gazetteer_id: str | None
@@ -377,6 +379,18 @@ def _relate_places(x: PlaceKey, y: PlaceKey, s: LinkSettings) -> Reason | None:
 
 
 def _place_reasons(a: Profile, b: Profile, s: LinkSettings) -> list[Reason]:
+    """Remembered per pair of place lists, like `_place_relation` per pair of places."""
+    key = ("places", a.places, b.places)
+    memo = s.memo
+    if key in memo:
+        return list(memo[key])
+    if len(memo) >= 200_000:
+        memo.clear()
+    r = memo[key] = _relate_place_lists(a, b, s)
+    return list(r)
+
+
+def _relate_place_lists(a: Profile, b: Profile, s: LinkSettings) -> list[Reason]:
     if not a.places or not b.places:
         return [Reason("place_unknown", 0.0, "no place in one report")]
     found = [r for x in a.places for y in b.places if (r := _place_relation(x, y, s)) is not None]
@@ -488,11 +502,12 @@ def match_documents(pa: Sequence[Profile], pb: Sequence[Profile], links: Sequenc
 # ---------------------------------------------------------------- clustering
 
 
-def case_id(members: Iterable[tuple[str, str]]) -> str:
+def case_id(members: Iterable[tuple[str, str]], variant: int = 0) -> str:
     """The id of a new case: from its smallest (document id, incident id) member, so the same
-    on every run; the linker keeps an existing case's id when reports join or leave it."""
+    on every run; the linker keeps an existing case's id when reports join or leave it.
+    `variant` n > 0 gives the n-th other id, for when another case already holds that one."""
     doc_id, inc_id = min(members)
-    return "C-" + short_hash(f"{doc_id}\x1f{inc_id}", 12)
+    return "C-" + short_hash(f"{doc_id}\x1f{inc_id}" + (f"\x1f{variant}" if variant else ""), 12)
 
 
 @dataclass(slots=True)
@@ -512,6 +527,8 @@ def cluster(
     document, or any pair `vetoed` names a reason for, into one case. Analysts' must-links go first."""
     parent: dict[tuple[str, str], tuple[str, str]] = {n: n for n in sorted(set(nodes))}
     members: dict[tuple[str, str], list[tuple[str, str]]] = {n: [n] for n in parent}
+    docs: dict[tuple[str, str], set[str]] = {n: {n[0]} for n in parent}  # kept per cluster, not rebuilt per merge
+    refusals: dict[tuple[tuple[str, str], int, tuple[str, str], int], str] = {}
     result = Clustering([])
 
     def find(x: tuple[str, str]) -> tuple[str, str]:
@@ -524,6 +541,7 @@ def cluster(
         keep, drop = (ra, rb) if ra < rb else (rb, ra)
         parent[drop] = keep
         members[keep] += members.pop(drop)
+        docs[keep] |= docs.pop(drop)
 
     for a, b in sorted(must_link):
         if a in parent and b in parent and find(a) != find(b):
@@ -533,7 +551,12 @@ def cluster(
         if ra == rb:
             result.accepted.append(e)
             continue
-        why = _merge_conflict(members[ra], members[rb], vetoed)
+        # a cluster only grows, so its root and size name its members: a merge refused once is
+        # refused with the same reason until one side grows (many edges join the same two reports)
+        state = (ra, len(members[ra]), rb, len(members[rb]))
+        why = refusals.get(state)
+        if why is None:
+            why = refusals[state] = _merge_conflict(members[ra], members[rb], docs[ra] & docs[rb], vetoed) or ""
         if why:
             result.refused.append((e, why))
             continue
@@ -543,9 +566,9 @@ def cluster(
     return result
 
 
-def _merge_conflict(xs: list[tuple[str, str]], ys: list[tuple[str, str]], vetoed: Callable[[tuple[str, str], tuple[str, str]], str | None]) -> str | None:
-    docs_x = {d for d, _ in xs}
-    both = docs_x & {d for d, _ in ys}
+def _merge_conflict(xs: list[tuple[str, str]], ys: list[tuple[str, str]], both: set[str],
+                    vetoed: Callable[[tuple[str, str], tuple[str, str]], str | None]) -> str | None:
+    """Why two clusters cannot merge: `both` (documents in both) first, then the first vetoed pair."""
     if both:
         return f"would hold two incidents of document {min(both)}"
     for x in xs:

@@ -11,6 +11,7 @@ outside its reach; `rightsledger link` (a full run) settles those.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -444,8 +445,10 @@ class _Run:
         for comp in clustering.components:
             # a case keeps its id as reports join or leave it: the first earlier id among its
             # members not already taken by another case; a new case is named by its smallest member
+            # (or a variant of that name when the rest of its old case, split off, kept it)
             earlier = [incidents[ref].case_id for ref in comp if incidents[ref].case_id]
-            cid = next((c for c in earlier if c not in claimed), None) or case_id(comp)
+            cid = next((c for c in earlier if c not in claimed), None) or next(
+                n for v in itertools.count() if (n := case_id(comp, v)) not in claimed)
             claimed.add(cid)
             for ref in comp:
                 where[ref] = cid

@@ -410,8 +410,14 @@ class Repository:
                    links: Sequence[dict[str, Any]]) -> None:
         """Store what one linking run decided. `case_rows` are {id, status, types, origin_count,
         summary}; `links` are {kind, from_id, to_id, score, detail} between the run's documents."""
+        # a copy group is re-decided whole whenever a copy joins it: write only what changed
+        stored: dict[str, str | None] = {}
+        for chunk in _chunks(sorted(duplicate_of)):
+            q = select(documents.c.id, documents.c.duplicate_of).where(documents.c.id.in_(chunk))
+            stored.update((r.id, r.duplicate_of) for r in self.conn.execute(q))
         for doc_id, orig in sorted(duplicate_of.items()):
-            self.conn.execute(update(documents).where(documents.c.id == doc_id).values(duplicate_of=orig))
+            if doc_id not in stored or stored[doc_id] != orig:
+                self.conn.execute(update(documents).where(documents.c.id == doc_id).values(duplicate_of=orig))
         by_case: dict[str | None, list[str]] = defaultdict(list)
         for inc_id, cid in case_of.items():
             by_case[cid].append(inc_id)
