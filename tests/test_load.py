@@ -144,3 +144,15 @@ def test_load_short_id_clash_uses_the_full_digest(ledger_url: str, tmp_path: Pat
         doc = ledger.document(victim["sha256"])
         assert doc.id == victim["sha256"] and all(i.id.startswith(doc.id + "-") for i in doc.incidents)
         assert doc.incidents and ledger.verify().ok
+
+
+def test_load_refreshes_the_planner_statistics_of_what_it_filled(pg_url: str, tmp_path: Path, write_reports) -> None:
+    """A bulk load must not leave PostgreSQL's planner with the statistics of empty tables (on a
+    server with autovacuum off, or lagging behind, later partitions would read whole tables)."""
+    out = tmp_path / "out"
+    run_batch([write_reports(6, folder="reports")], out, workers=0, partition_size=2)
+    analysed = "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+    with Ledger(pg_url) as ledger:
+        assert not {r[0] for r in execute(pg_url, analysed)} & {"documents", "facts"}
+        ledger.load(out, link=False)
+    assert {"documents", "incidents", "facts", "incident_summary"} <= {r[0] for r in execute(pg_url, analysed)}

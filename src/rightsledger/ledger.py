@@ -628,6 +628,7 @@ class Ledger:
         report = LoadReport()
         t0 = time.perf_counter()
         where = {"loaded_from": str(results.root.resolve())}
+        analysed_at = 0  # documents loaded when the planner's statistics were last refreshed
         for pid, rows in results.iter_partitions(("documents", "originals", "custody", "incidents", "facts",
                                                   "citations")):
             with self.db.write() as conn:
@@ -635,6 +636,10 @@ class Ledger:
                 audit.append(conn, settings.current_user(), "load", f"partition:{pid}", {**where, **stats.to_dict()})
             report.partitions += 1
             report.documents += stats.documents
+            if report.documents >= 2 * analysed_at + 1:  # after the first partition, then each doubling
+                with self.db.write() as conn:
+                    bulk.refresh_statistics(conn)
+                analysed_at = report.documents
             report.known += stats.known
             for table, n in stats.rows.items():
                 report.rows[table] = report.rows.get(table, 0) + n

@@ -21,9 +21,11 @@ from sqlalchemy import JSON, Connection, Table, select
 from rightsledger import evidence
 from rightsledger.settings import current_user
 from rightsledger.store import summary
-from rightsledger.store.schema import citations, custody, documents, facts, incidents, originals
+from rightsledger.store.schema import (
+    citations, custody, documents, facts, incident_facets, incident_summary, incidents, originals,
+)
 
-__all__ = ["LOAD_ORDER", "LoadStats", "insert_rows", "load_rows"]
+__all__ = ["LOAD_ORDER", "LoadStats", "insert_rows", "load_rows", "refresh_statistics"]
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,21 @@ def _copy(conn: Connection, table: Table, columns: tuple[str, ...], rows: list[d
     with raw.cursor() as cur, cur.copy(sql) as copy:
         for r in rows:
             copy.write_row(tuple(r[c] for c in columns))
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """Let the query planner see the tables a bulk load filled.
+
+    Loading asks, per partition, for rows of the incidents it adds ("facts of these incidents"):
+    with statistics from when the tables were small, PostgreSQL reads the whole table to answer,
+    and each partition takes longer than the one before. Autovacuum would refresh them in time,
+    but a load should not depend on a server setting (it may be off, or lag behind a fast load).
+    """
+    if conn.dialect.name == "postgresql":
+        tables = (documents, originals, custody, incidents, facts, citations, incident_summary, incident_facets)
+        conn.exec_driver_sql("ANALYZE " + ", ".join(t.name for t in tables))
+    else:
+        conn.exec_driver_sql("PRAGMA optimize")
 
 
 def _executemany(conn: Connection, table: Table, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
