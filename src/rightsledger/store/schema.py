@@ -290,8 +290,7 @@ link_overrides = Table(
 # Full-text search objects made by migration 0003 outside this metadata (they differ by database).
 SEARCH_TABLES = frozenset({FTS_TABLE, *(f"{FTS_TABLE}_{part}" for part in ("data", "idx", "docsize", "config", "content"))})
 SEARCH_COLUMNS = frozenset({"search_vector"})
-SEARCH_INDEXES = frozenset({"ix_documents_search_vector", "ix_facts_key_code", "ix_facts_key_province",
-                            "ix_facts_key_county"})  # the last three: expression indexes of migration 0006
+SEARCH_INDEXES = frozenset({"ix_documents_search_vector"})
 
 
 def include_name(name: str | None, type_: str, parent_names: dict[str, str | None]) -> bool:
@@ -355,10 +354,10 @@ api_tokens = Table(
 )
 
 
-# -- fact keys: the JSON values search, facets and the map filter and group by ---------------------
-# Written with literal JSON paths (never bound parameters) so that the expression indexes of
-# migration 0006 are the very same expressions and the databases use them; `fact_key_indexes`
-# renders those indexes from these functions, so the two cannot drift apart.
+# -- fact keys: the JSON values of a fact as the reviewer left them -------------------------------
+# Written with literal JSON paths (never bound parameters). Migration 0006 indexed these very
+# expressions for search and facets, which read the incident summary since 0008; migration 0009
+# drops those indexes, and `fact_key_indexes` renders them for both migrations.
 def fact_text(key: str, dialect: str) -> Any:
     """A fact's current value[key] as text: the reviewer's version (`current`) first, else the proposal."""
     if dialect == "postgresql":
