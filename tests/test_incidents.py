@@ -143,3 +143,25 @@ def test_incidents_a_route_via_a_country_is_not_where_it_happened(pipeline):
                         "via Laos, his lawyer said.", "2024-06-01")
     assert [i.types for i in doc.incidents] == [["arbitrary_detention"]]
     assert "Laos" not in {p.name for i in doc.incidents for p in i.places}
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CAPTION_PIECES = st.lists(st.sampled_from(
+    ["File", "photo", "In", "this", "picture", "pictured", "AFP", "Photo", "courtesy", "in", "thisphoto", "ſ", "K",
+     "İ", "한국", "9", " ", "  ", "\n", "-", ".", ",", "“", "Pictured"]), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CAPTION_PIECES, st.integers(0, 200), st.integers(0, 200))
+def test_caption_cues_are_looked_for_in_a_sentence_as_a_plain_search_finds_them(text, a, b):
+    """Caption cues are tried only at the words that can start one; inside any window of the
+    text this must find what the pattern's own search finds (lookbehind and cut words included)."""
+    from rightsledger.extract.incidents import load_rules
+
+    caption = load_rules().caption
+    lo, hi = sorted((min(a, len(text)), min(b, len(text))))
+    assert caption.firsts is not None  # the word lookup is in use
+    found, plain = caption.search_window(text, lo, hi), caption.regex.search(text, lo, hi)
+    assert (found.span() if found else None) == (plain.span() if plain else None)

@@ -130,3 +130,24 @@ def test_places_curated_news_spelling() -> None:
     t = find_toponyms("Six families were expelled from Haesan in May.")[0]
     assert t.chosen is not None and t.chosen.gazetteer_id.startswith("kp:") and t.chosen.name == "Hyesan"
     assert t.why is not None and t.why.rule == "gazetteer"
+
+
+
+def test_places_gap_between_names_is_read_only_as_far_as_a_joining_phrase_reaches() -> None:
+    """The gap between two names is compared with joining and containment phrases; a gap of
+    more words than any phrase is not normalised in full (names far apart join nothing)."""
+    from rightsledger.extract.places import _between, _lexicon, _Mention
+
+    lex = _lexicon()
+
+    def gap(middle: str) -> str:
+        text = "Alpha" + middle + "Beta"
+        return _between(text, _Mention(0, 5, 0, 0, "Alpha", None), _Mention(len(text) - 4, len(text), 1, 1, "Beta", None), lex)
+
+    assert gap(" ,\n  IN   the\tRemote ") == ", in the remote"
+    assert gap(" on the outskirts of ") == "on the outskirts of" and "on the outskirts of" in lex.containment
+    assert gap(" and then, much later, the report moved on to ") == "…"
+    assert all(len(p.split()) < lex.gap_words for p in lex.containment | lex.list_joiners)
+    listed = find_toponyms("Families were sent to Ryongwol village and\n   Changgom village in Sinwon county.")
+    assert [t.span.text for t in listed] == ["Ryongwol village", "Changgom village", "Sinwon county"]
+    assert [t.container.name if t.container else None for t in listed[:2]] == ["Sinwon", "Sinwon"]

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import Any, Iterator, Sequence
 
 from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
+from rightsledger.extract.lexicon import WordStartRegex
 from rightsledger.extract.sentences import Sentence
 from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
 from rightsledger.model import Actor, Citation, DateValue, Incident, Place, Span, TypeFact, Victims, Why
@@ -56,7 +57,7 @@ class AssemblyRules:
     exclude_place_before: re.Pattern[str]
     exclude_place_after: re.Pattern[str]
     dateline_after: re.Pattern[str]
-    caption: re.Pattern[str]
+    caption: WordStartRegex
     exclude_window: int
     audience_before: re.Pattern[str]
     audience_after: re.Pattern[str]
@@ -71,7 +72,7 @@ class AssemblyRules:
     another_window: int
     focus_name: str
     focus_code: str
-    focus_cues: re.Pattern[str]
+    focus_cues: WordStartRegex  # looked up once per text, at its possible first words
     default_perpetrator: tuple[str, str]
     state_kinds: frozenset[str]
     describes_source: frozenset[str]
@@ -116,7 +117,7 @@ def load_rules() -> AssemblyRules:
         exclude_place_before=_alt(p["exclude_before"], at_end=True),
         exclude_place_after=_prefix([rf"\s*{x}(?!\w)" for x in p["exclude_after"]]),
         dateline_after=_prefix(p["dateline_after"]),
-        caption=_alt(p["caption_cues"]),
+        caption=WordStartRegex.of(_alt(p["caption_cues"])),
         exclude_window=int(p["exclude_window"]),
         audience_before=_alt(vic["audience_before"], at_end=True),
         audience_after=_prefix(vic["audience_after"]),
@@ -132,7 +133,7 @@ def load_rules() -> AssemblyRules:
         another_window=int(p["another_window"]),
         focus_name=focus["name"],
         focus_code=focus["code"],
-        focus_cues=_alt(focus["cues"]),
+        focus_cues=WordStartRegex.of(_alt(focus["cues"])),
         default_perpetrator=(perp["default_kind"], perp["default_name"]),
         state_kinds=frozenset(perp.get("state_kinds", [])),
         describes_source=frozenset(raw["sources"]["describes_source"]),
@@ -293,7 +294,7 @@ def _foreign_perpetrators(text: str, inc: Incident, rules: AssemblyRules) -> Non
         if a.kind not in rules.state_kinds:
             continue
         before = text[max(0, a.evidence.start - rules.exclude_window) : a.evidence.start]
-        if rules.focus_cues.search(before):
+        if rules.focus_cues.regex.search(before):
             continue  # "North Korean security agents" abroad are still North Korea's
         where = ", ".join(sorted(countries))
         inc.perpetrators[i] = replace(a, kind="foreign_state", why=Why(
@@ -669,7 +670,7 @@ def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sen
             excluded = True
         if i >= 0 and not excluded:
             if i not in captions:
-                captions[i] = rules.caption.search(text, sentences[i].span.start, sentences[i].span.end) is not None
+                captions[i] = rules.caption.search_window(text, sentences[i].span.start, sentences[i].span.end) is not None
             excluded = captions[i]
         prev_excluded = t if excluded else None
         if not excluded:
@@ -778,7 +779,7 @@ def _lookup_county(name: str, province: str | None) -> Any:
 
 
 def _focus_country(text: str, toponyms: Sequence[Any], rules: AssemblyRules) -> Place | None:
-    m = rules.focus_cues.search(text)
+    m = next(rules.focus_cues.finditer(text), None)
     if m is None:
         return None
     span = Span(m.start(), m.end(), m.group(0))

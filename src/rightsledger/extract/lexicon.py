@@ -140,10 +140,13 @@ def words(text: str) -> Words:
     """
     # split() alternates gap, word, gap, ..., gap, and the running total of their lengths gives
     # every offset: the same tokens as _TOKEN.finditer, built in C rather than a Python loop.
-    parts = _SPLIT.split(text)
+    # Lower-casing ASCII keeps every offset and which characters are word characters, so an
+    # ASCII text is lower-cased once rather than word by word.
+    plain = text.isascii()
+    parts = _SPLIT.split(text.lower() if plain else text)
     bounds = list(accumulate(map(len, parts)))
     originals = parts[1::2]
-    lowered = list(map(str.lower, originals))
+    lowered = originals if plain else list(map(str.lower, originals))
     starts = tuple(bounds[0 : 2 * len(originals) : 2])
     toks = tuple(zip(starts, bounds[1::2], lowered))
     # Keys first (in order of first use), then one append per token: no membership test per token.
@@ -154,7 +157,7 @@ def words(text: str) -> Words:
         where[w].append(i)
     # Per distinct word rather than per token (lower-casing never makes or unmakes a digit).
     numeric = tuple(sorted(i for w, found in where.items() if w[0].isdigit() for i in found))
-    non_ascii = () if text.isascii() else tuple(i for i, w in enumerate(originals) if not w.isascii())
+    non_ascii = () if plain else tuple(i for i, w in enumerate(originals) if not w.isascii())
     return Words(toks, starts, where, numeric, non_ascii)
 
 
@@ -437,7 +440,7 @@ class WordStartRegex:
             return
         index = words(text)
         toks, starts = index.toks, index.starts
-        at_first = self._candidates(text)
+        at_first = self._positions(text)
         for lo, hi in windows:
             tried = at_first[bisect_left(at_first, lo) : bisect_left(at_first, hi)]
             k = bisect_left(starts, hi)
@@ -456,6 +459,10 @@ class WordStartRegex:
                     resume = m.end()
                     yield m
 
+    def search_window(self, text: str, lo: int, hi: int) -> re.Match[str] | None:
+        """`regex.search(text, lo, hi)`: for the many windows of one text (its sentences)."""
+        return next(self.finditer_windows(text, ((lo, hi),)), None)
+
     def search_slice(self, text: str, lo: int, hi: int) -> re.Match[str] | None:
         """`regex.search(text[lo:hi])`, tried only at the slice's words where a match can start."""
         return next(self.finditer_slice(text, lo, hi), None)
@@ -471,10 +478,7 @@ class WordStartRegex:
         if self.firsts is None or self.inside:
             yield from self.regex.finditer(window)
             return
-        positions = self._last[1] if self._last is not None and self._last[0] is text else None
-        if positions is None:
-            positions = self._candidates(text)
-            self._last = (text, positions)
+        positions = self._positions(text)
         tried = [at - lo for at in positions[bisect_left(positions, lo) : bisect_left(positions, hi)]]
         index = words(text)
         starts, toks = index.starts, index.toks
@@ -492,6 +496,15 @@ class WordStartRegex:
             if m is not None:
                 resume = m.end()
                 yield m
+
+    def _positions(self, text: str) -> list[int]:
+        """`_candidates` of the last text, which the many windows of one document share."""
+        last = self._last
+        if last is not None and last[0] is text:
+            return last[1]
+        positions = self._candidates(text)
+        self._last = (text, positions)
+        return positions
 
     def _candidates(self, text: str) -> list[int]:
         """Sorted positions in `text` where a match can start."""
@@ -512,7 +525,9 @@ class WordStartRegex:
             # Inside words: the offsets where a match can start, worked out once per distinct word
             # (words recur from text to text); set operations keep the loop to the words that have some.
             seen, offsets = self._seen, self._offsets
-            missing = [w for w in where if w not in seen]  # (`keys() - seen` would walk all of `seen`)
+            # Usually every word was seen before. (`keys() - seen` would walk all of `seen`;
+            # a set's difference walks the smaller side.)
+            missing = () if where.keys() <= seen else set(where).difference(seen)
             if len(seen) + len(missing) > _OFFSETS_LIMIT:  # start afresh (new objects: safe for threads)
                 seen, offsets = self._seen, self._offsets = set(), {}
                 missing = list(where)

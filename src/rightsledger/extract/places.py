@@ -117,6 +117,7 @@ class _Lexicon:
     stop: frozenset[str]
     org_words: frozenset[str]
     frame_words: dict[str, str]  # "city" in "the city of X" -> level
+    gap_words: int  # a gap between two names of more words than this is no joiner or containment phrase
 
 
 @lru_cache(maxsize=1)
@@ -144,6 +145,8 @@ def _lexicon() -> _Lexicon:
         speech_verbs=frozenset(d["people"]["speech_verbs"]), stop=frozenset(fold(x) for x in d["stop"]["words"]),
         org_words=frozenset(fold(x) for x in d["organisations"]["words"]),
         frame_words={fold(k): v for k, v in d["context"]["frame_words"].items()},
+        # one more for a comma standing alone before the phrase (", in the")
+        gap_words=1 + max(len(x.split()) for x in [*d["context"]["containment"], *d["context"]["list_joiners"], "and"]),
     )
 
 
@@ -208,7 +211,7 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
             if w[-1] in "s'’":
                 s, e, w = _token(s, e, w)
             c0 = w[0]
-            is_cap = c0.isupper() or is_hangul(c0)
+            is_cap = c0.isupper() or (c0 > "\u3130" and is_hangul(c0))
             out.append((s, e, w))
             caps.append(is_cap)
             if is_cap or c0.isdigit():
@@ -459,8 +462,11 @@ def _admissible(m: _Mention, gaz: Gazetteer, lex: _Lexicon, n: int, exact: bool)
     return c.population >= limit
 
 
-def _between(text: str, a: _Mention, b: _Mention) -> str:
-    return " ".join(text[a.end:b.start].split()).lower()
+def _between(text: str, a: _Mention, b: _Mention, lex: _Lexicon) -> str:
+    """The gap between two names as one lower-case line, or "…" when it is too long to be one of
+    the lexicon's joining phrases (names far apart need not have their whole gap read)."""
+    words = text[a.end:b.start].split(None, lex.gap_words)
+    return "…" if len(words) > lex.gap_words else " ".join(words).lower()
 
 
 _LIST_HEAD_RE = re.compile(r"((?:[A-Z][\w'’‐-]*(?:, and |, or |, | and | or ))+)$")
@@ -490,7 +496,7 @@ def _structure(text: str, ms: list[_Mention], gaz: Gazetteer, lex: _Lexicon) -> 
     # list groups: "Chaeryong and Sinkye counties", "Ryongwol village and Changgom village"
     gid = 0
     for k, m in enumerate(ms):
-        gap = _between(text, ms[k - 1], m).strip() if k else None
+        gap = _between(text, ms[k - 1], m, lex).strip() if k else None
         same = gap is not None and gap in lex.list_joiners
         if same and gap == "," and _LEVEL_RANK.get(m.level or "", 0) > _LEVEL_RANK.get(ms[k - 1].level or "", 0):
             same = False  # "Dandong, China": containment, not a list
@@ -515,7 +521,7 @@ def _structure(text: str, ms: list[_Mention], gaz: Gazetteer, lex: _Lexicon) -> 
         a, b = ms[k], ms[k + 1]
         if a.group == b.group:
             continue
-        gap = _between(text, a, b)
+        gap = _between(text, a, b, lex)
         gap_n = gap.replace(" ,", ",")
         if gap_n not in lex.containment and not (gap_n.startswith(",") and gap_n[1:].strip() in lex.containment):
             continue
@@ -536,7 +542,7 @@ def _structure(text: str, ms: list[_Mention], gaz: Gazetteer, lex: _Lexicon) -> 
     # "A county here in P and B county": B continues the list of A across A's container P
     for k in range(2, len(ms)):
         a, p, b = ms[k - 2], ms[k - 1], ms[k]
-        if (k - 1) in a.within and a.level == b.level and _between(text, p, b) in ("and", ", and", "or", ","):
+        if (k - 1) in a.within and a.level == b.level and _between(text, p, b, lex) in ("and", ", and", "or", ","):
             b.role, b.cued = a.role, a.cued or b.cued
 
 
