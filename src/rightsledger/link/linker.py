@@ -357,13 +357,18 @@ class _Run:
         cases: what must be re-clustered. New pairs (new-new, new-old) are scored once each;
         old-old pairs come from the stored cases, so a run costs what its documents touch."""
         new_ids = {d.id for d in self.new if self.prof(d.id)}
-        expanded: set[str] = set()
+        # capped candidates are not symmetric (a report among another's closest need not have
+        # that one among its own): a pair of new reports is scored when either finds the other
+        scored: set[tuple[str, str]] = set()
         touched: set[str] = set()
         for d in sorted(new_ids):
-            expanded.add(d)
-            cands = sorted(self.neighbours(d) - expanded)
+            cands = sorted(self.neighbours(d))
             self.fetch(cands)
             for e in cands:
+                if e in new_ids:
+                    if (min(d, e), max(d, e)) in scored:
+                        continue
+                    scored.add((min(d, e), max(d, e)))
                 if self.prof(e) and self.score(d, e) and e not in new_ids:
                     touched.add(e)
             touched |= self.overrides.partners(d) - new_ids
