@@ -512,6 +512,10 @@ def case_id(members: Iterable[tuple[str, str]], variant: int = 0) -> str:
 
 @dataclass(slots=True)
 class Clustering:
+    """Cases found, with the links that joined them (each incident's strongest link to its case
+    when it joined: a spanning forest, so what a case keeps grows with its size) and the merges
+    refused, strongest first."""
+
     components: list[list[tuple[str, str]]]
     accepted: list[PairScore] = field(default_factory=list)
     refused: list[tuple[PairScore, str]] = field(default_factory=list)
@@ -549,8 +553,7 @@ def cluster(
     for e in sorted(edges, key=lambda e: (-e.score, e.a, e.b)):
         ra, rb = find(e.a), find(e.b)
         if ra == rb:
-            result.accepted.append(e)
-            continue
+            continue  # already joined by stronger links: `accepted` stays a spanning forest
         # a cluster only grows, so its root and size name its members: a merge refused once is
         # refused with the same reason until one side grows (many edges join the same two reports)
         state = (ra, len(members[ra]), rb, len(members[rb]))

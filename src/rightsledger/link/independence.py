@@ -103,12 +103,18 @@ def assess(
     incs = {d.id: list(i) for d, i in members}
     order = sorted(docs, key=lambda i: (docs[i].published or date.max, i))
     rank = {d: n for n, d in enumerate(order)}
-    # copies: a member whose duplicate group original is another member, or an earlier member it duplicates
+    # copies: a member whose duplicate group original is another member, else the group's first
+    # member when the original is not in the case, or an earlier member it duplicates
     copy_of: dict[str, str] = {}
+    first_copy: dict[str, str] = {}
     for d in order:
         orig = duplicate_of.get(d)
         if orig and orig in docs and orig != d:
             copy_of[d] = orig
+        elif orig and orig != d:
+            stand_in = first_copy.setdefault(orig, d)
+            if stand_in != d:
+                copy_of[d] = stand_in
     for lk in links:
         if lk.kind == "duplicate" and lk.a in docs and lk.b in docs and lk.a not in copy_of:
             first, second = sorted((lk.a, lk.b), key=rank.__getitem__)

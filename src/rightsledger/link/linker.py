@@ -30,7 +30,7 @@ from rightsledger.link.cases import (
     quick_reject,
     veto_reason,
 )
-from rightsledger.link.citations import citation_link, cited, outlet_key
+from rightsledger.link.citations import citation_link
 from rightsledger.link.evidence import COMPONENT, DocLink, Reason
 from rightsledger.link.independence import Member, assess
 from rightsledger.link.index import CandidateIndex, InMemoryIndex
@@ -271,29 +271,6 @@ class _Run:
             found.append(c)
         return found
 
-    def linkable_pairs(self, docs: list[str]) -> list[tuple[str, str]]:
-        """The pairs (a < b, in order) of `docs` that `doc_links` can find anything for: copies
-        of one text, a shared quotation key, or a citation of the other's outlet or of one
-        outlet by both. Looking them up by key keeps a large case from costing every pair."""
-        by_key: dict[tuple[str, str], set[str]] = {}
-        owners: dict[str, list[str]] = {}
-        for d in docs:
-            doc = self.doc(d)
-            by_key.setdefault(("root", self.root(d)), set()).add(d)
-            for q in self.qkeys(d):
-                by_key.setdefault(("quote", q), set()).add(d)
-            for c in cited(doc):
-                by_key.setdefault(("cited", outlet_key(c.outlet)), set()).add(d)
-            if doc.outlet:
-                owners.setdefault(outlet_key(doc.outlet), []).append(d)
-        pairs: set[tuple[str, str]] = set()
-        for (kind, key), group in by_key.items():
-            ids = sorted(group)
-            pairs.update((a, b) for i, a in enumerate(ids) for b in ids[i + 1 :])
-            if kind == "cited":  # relays of an outlet and that outlet's own reports
-                pairs.update((min(a, b), max(a, b)) for a in ids for b in owners.get(key, ()) if a != b)
-        return sorted(pairs)
-
     # ------------------------------------------------------------ steps
 
     def fingerprint(self, doc_id: str) -> duplicates.Fingerprint:
@@ -325,9 +302,13 @@ class _Run:
             self.index.add_keys("blockq", d.id, qry)
 
     def find_duplicates(self) -> dict[str, str | None]:
+        """`duplicate_of` of the new documents and of the old ones whose original changes. An old
+        copy brings only its group's original (the earliest of the group) along: the rest of a
+        group is re-pointed, by id, only when a new document is earlier than that original or
+        joins two groups, so a text copied thousands of times is not reloaded on every run."""
         edges: list[tuple[str, str]] = []
         new_ids = {d.id for d in self.new}
-        members: set[str] = set(new_ids)
+        originals: set[str] = set()
         for d in self.new:
             fp = self.fingerprint(d.id)
             for c in duplicates.candidates(fp, self.index, self.s, exclude=d.id):
@@ -335,32 +316,38 @@ class _Run:
                     continue  # a pair of new documents is checked once
                 if duplicates.compare(fp, self.fingerprint(c), self.s):
                     edges.append((d.id, c))
-                    if c not in new_ids:  # an old document brings its whole group along
+                    if c not in new_ids:
                         root = self.doc(c).duplicate_of or c
-                        group = set(self.index.lookup("dupgroup", [root])) | {root, c}
-                        self.fetch(group)
-                        members |= group
-                        edges += [(root, g) for g in group if g != root]
-        for m in members:
-            self.doc(m)
-        dup = {m: None for m in members}
+                        originals.add(root)
+                        edges.append((root, c))
+        self.fetch(originals)
+        dup: dict[str, str | None] = {m: None for m in new_ids}
         dup.update(duplicates.groups(edges, self.docs))
-        for m in sorted(members):
-            root = dup[m] or m
-            self.group[m] = root
-            self.index.add_keys("dupgroup", m, [root])
+        for root in sorted(originals):
+            if dup.get(root):  # no longer the earliest: its whole group follows the new original
+                for m in self.index.lookup("dupgroup", [root]):
+                    dup[m] = dup[root]
+        for m in sorted(dup):
+            first = dup[m] or m
+            self.group[m] = first
+            self.index.add_keys("dupgroup", m, [first])
         return dup
 
     def neighbours(self, doc_id: str) -> set[str]:
+        """The reports a new one is scored against. Every source is capped (linking.toml) and ranked
+        by content, most shared keys first, then by id: a story told thousands of times costs each
+        new telling a bounded number of comparisons, the same whatever order the reports came in."""
         reg, qry = self.bkeys(doc_id)
-        most = int(self.s.cases["max_block_candidates"])
+        c = self.s.cases
+        most = int(c["max_block_candidates"])
         # a crowded block: keep the reports sharing the most keys (the index ranks them)
         blocked = self.index.nearest([("block", qry), ("blockq", reg)], doc_id, most)
         if len(blocked) == most:
             log.debug("document %s: a crowded block, comparing the %d closest reports", doc_id, most)
         found = {d for d, _ in blocked}
-        found |= set(self.index.lookup("quote", self.qkeys(doc_id)))
-        found |= set(self.index.lookup("dupgroup", [self.root(doc_id)]))
+        found |= {d for d, _ in self.index.nearest([("quote", self.qkeys(doc_id))], doc_id, int(c["max_quote_candidates"]))}
+        root = self.root(doc_id)  # the copy group's original, then its smallest ids
+        found |= {root} | {d for d, _ in self.index.nearest([("dupgroup", [root])], doc_id, int(c["max_copy_candidates"]))}
         found |= self.overrides.partners(doc_id)
         found.discard(doc_id)
         return found
@@ -370,13 +357,18 @@ class _Run:
         cases: what must be re-clustered. New pairs (new-new, new-old) are scored once each;
         old-old pairs come from the stored cases, so a run costs what its documents touch."""
         new_ids = {d.id for d in self.new if self.prof(d.id)}
-        expanded: set[str] = set()
+        # capped candidates are not symmetric (a report among another's closest need not have
+        # that one among its own): a pair of new reports is scored when either finds the other
+        scored: set[tuple[str, str]] = set()
         touched: set[str] = set()
         for d in sorted(new_ids):
-            expanded.add(d)
-            cands = sorted(self.neighbours(d) - expanded)
+            cands = sorted(self.neighbours(d))
             self.fetch(cands)
             for e in cands:
+                if e in new_ids:
+                    if (min(d, e), max(d, e)) in scored:
+                        continue
+                    scored.add((min(d, e), max(d, e)))
                 if self.prof(e) and self.score(d, e) and e not in new_ids:
                     touched.add(e)
             touched |= self.overrides.partners(d) - new_ids
@@ -455,8 +447,10 @@ class _Run:
         for e in clustering.accepted:
             accepted.setdefault(where[e.a], []).append(e)
         refused: dict[str, list[tuple[PairScore, str]]] = {}
-        for e, why in clustering.refused:
-            refused.setdefault(where[e.a], []).append((e, why))
+        for e, why in clustering.refused:  # strongest first, as `cluster` met them
+            kept = refused.setdefault(where[e.a], [])
+            if len(kept) < int(self.s.cases["max_refused_per_case"]):
+                kept.append((e, why))
         all_links: dict[tuple[str, str, str], DocLink] = {}
         for comp in clustering.components:
             cid = where[comp[0]]
@@ -465,7 +459,9 @@ class _Run:
                 per_doc.setdefault(d, []).append(incidents[(d, i)])
                 result.case_of[i] = cid
             docs = sorted(per_doc)
-            links = [lk for a, b in self.linkable_pairs(docs) for lk in self.doc_links(a, b)]
+            # the document links behind the case's spanning tree: one or two per member
+            pairs = sorted({(min(e.a[0], e.b[0]), max(e.a[0], e.b[0])) for e in accepted.get(cid, [])})
+            links = [lk for a, b in pairs for lk in self.doc_links(a, b)]
             for lk in links:
                 all_links[(lk.kind, lk.a, lk.b)] = lk
             dup_of = {d: (self.root(d) if self.root(d) != d else None) for d in docs}

@@ -1,0 +1,105 @@
+"""Linking stays linear on a story told hundreds of times: every candidate source is capped, and a
+case keeps one link per member (a spanning tree), not every linked pair."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import date
+
+from rightsledger.link import InMemoryIndex, Linker, link
+from rightsledger.link.linker import _Run
+from rightsledger.link.settings import load_settings
+from test_link_support import add_incident, report
+
+QUOTE = "We were taken from our homes at night and nobody told us where we were going"
+WORDS = ["reportedly", "allegedly", "again", "recently", "quietly", "suddenly", "officially", "also"]
+
+
+def tellings(n: int, seed: int = 3) -> list:
+    """n invented near-identical tellings of one detention in Hyesan, all quoting one witness
+    and relaying one outlet: copies, quotations, citations and blocks all crowd."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        extra = " ".join(rng.choice(WORDS) for _ in range(4))
+        text = (f"Security officers {extra} detained 12 families in Hyesan in March 2023, the Hyesan Monitor reported. "
+                f"\"{QUOTE},\" one detainee's relative said. The families were held at a police station near the "
+                f"market and questioned about phone calls abroad, the outlet said in report number {i}.")
+        doc = report(f"t{i:04d}", text, outlet=f"Outlet {i % 7}", published=date(2023, 4, 1 + i % 20),
+                     cites=("Hyesan Monitor",))
+        add_incident(doc, "detained 12 families in Hyesan in March 2023", types=("arbitrary_detention",),
+                     when=(date(2023, 3, 1), "month"), places=("Hyesan",), victims=((12, "families"),))
+        docs.append(doc)
+    return docs
+
+
+def small_caps():
+    s = load_settings()
+    cases = {**s.cases, "max_block_candidates": 10, "max_quote_candidates": 5, "max_copy_candidates": 5}
+    return dataclasses.replace(s, cases=cases, memo={})
+
+
+def test_link_caps_bound_the_pairs_scored_per_report(monkeypatch) -> None:
+    scored: list[tuple[str, str]] = []
+    score = _Run.score
+
+    def counting(self, d: str, e: str) -> bool:
+        scored.append((min(d, e), max(d, e)))
+        return score(self, d, e)
+
+    monkeypatch.setattr(_Run, "score", counting)
+    docs = tellings(300)
+    s = small_caps()
+    [case] = link(docs, settings=s).cases
+    assert len(case.members) == 300
+    caps = sum(int(s.cases[k]) for k in ("max_block_candidates", "max_quote_candidates", "max_copy_candidates")) + 1
+    assert len(scored) <= 300 * caps < 300 * 299 // 2
+
+
+def test_link_a_case_keeps_one_link_per_member() -> None:
+    sizes = {}
+    for n in (100, 300):
+        [case] = link(tellings(n), settings=small_caps()).cases
+        members = len(case.members)
+        assert members == n
+        assert len(case.reasons) == members - 1  # a spanning tree of the incidents, one per document here
+        doc_pairs = {(lk.a, lk.b) if lk.a < lk.b else (lk.b, lk.a) for lk in case.links}
+        assert len(doc_pairs) <= members - 1 and len(case.links) <= 3 * (members - 1)
+        assert len(case.refused) <= int(load_settings().cases["max_refused_per_case"])
+        sizes[n] = len(case.links) + len(case.reasons)
+    assert sizes[300] <= 3.5 * sizes[100]  # stored evidence grows with the case, not its square
+
+
+def test_link_caps_choose_by_content_not_arrival() -> None:
+    """Caps rank candidates by shared keys, then by id: the same reports in any order give the same cases."""
+    runs = []
+    for seed in (1, 2):
+        docs = tellings(120)
+        random.Random(seed).shuffle(docs)
+        result = link(docs, settings=small_caps())
+        runs.append(([c.explain() for c in result.cases], result.duplicate_of, result.case_of))
+    assert runs[0] == runs[1]
+
+
+def test_link_copy_groups_re_pointed_by_id_match_a_full_run() -> None:
+    """An old copy brings only its group's original along; when a new report is earlier than that
+    original, or joins two groups, the groups are re-pointed by id: copies end as in one pass."""
+    docs = tellings(60)
+    for d in docs[50:]:  # later reports, published first: they become the originals of their groups
+        d.published = date(2023, 3, 30)
+    full = {d.id: d.duplicate_of for d in _applied(link(docs, settings=small_caps()), docs)}
+    docs = tellings(60)
+    for d in docs[50:]:
+        d.published = date(2023, 3, 30)
+    index = InMemoryIndex()
+    linker = Linker(index, small_caps())
+    linker.add(docs[:50])
+    linker.add(docs[50:])
+    assert {d.id: d.duplicate_of for d in index.all_documents()} == full
+    assert any(full[d.id] in {x.id for x in docs[50:]} for d in docs[:50])  # old copies were re-pointed
+
+
+def _applied(result, docs):
+    result.apply(docs)
+    return docs
