@@ -80,6 +80,7 @@ class _Rules:
     after_verb: re.Pattern[str]  # the rule; `_verb_follows` gives its answer faster
     verb: WordStartRegex  # a reporting verb as a whole word
     before: re.Pattern[str]
+    before_last: frozenset[str]  # the last words of `before`'s phrases
     pronoun_after: re.Pattern[str]
     pronoun_before: re.Pattern[str]
     media_phrases: WordStartRegex
@@ -132,6 +133,7 @@ def _rules() -> _Rules:
         verb=WordStartRegex.of(re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE)),
         # "attributed to “a source familiar with…”": an opening quote may stand before the phrase.
         before=re.compile(rf"\b{alternation(frames.get('before', []))}{_SP}[\u201c\u2018\"']?$", re.IGNORECASE),
+        before_last=frozenset(_WORD.findall(p.lower())[-1] for p in frames.get("before", []) if _WORD.search(p)),
         pronoun_after=re.compile(rf"^[\s\u00a0,]{{0,3}}(?:{pron}){_SP}(?:{verbs})\b|^[\s\u00a0,]{{0,3}}(?:{verbs}){_SP}(?:{pron})\b", re.IGNORECASE),
         pronoun_before=re.compile(rf"\b(?:{pron}){_SP}(?:\w+{_SP}){{0,2}}?(?:{verbs})\b[^.!?\u201c\u201d\"]{{0,60}}$", re.IGNORECASE),
         media_phrases=WordStartRegex(re.compile(rf"(?<!\w){alternation(media)}(?!\w)", re.IGNORECASE), media),
@@ -219,7 +221,7 @@ def _override(written: str, kind: str, rule: str, r: _Rules) -> tuple[str, str]:
 
 
 def _in_frame(text: str, start: int, end: int, r: _Rules) -> bool:
-    if r.before.search(text, max(0, start - 25), start):
+    if _framed_before(text, start, r):
         return True
     window = text[end : end + 110]
     cut = _SENT_END.search(window)
@@ -229,6 +231,19 @@ def _in_frame(text: str, start: int, end: int, r: _Rules) -> bool:
     if q and q.start() > 3:
         window = window[: q.start()]
     return _verb_follows(text, end, end + len(window), r)
+
+
+def _framed_before(text: str, start: int, r: _Rules) -> bool:
+    """Whether `r.before` ends at `start`. Its match ends on the last word of a phrase, then
+    spaces and perhaps a quote mark: the word before `start` says whether it can (one lookup
+    instead of a search of the 25 characters before each candidate phrase)."""
+    index = words(text)
+    k = bisect_left(index.starts, start) - 1
+    if k >= 0:
+        s, e, word = index.toks[k]
+        if e <= start and word not in r.before_last and text[s:e].isascii():  # (folding may make "ſaid" "said")
+            return False
+    return r.before.search(text, max(0, start - 25), start) is not None
 
 
 _VERB_REACH = 90  # a reporting verb after a phrase must start within this many characters

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from rightsledger.extract.lexicon import alternation, lexicon
 
-__all__ = ["number_pattern", "parse_number", "vague_words"]
+__all__ = ["number_pattern", "number_words", "parse_number", "vague_words"]
 
 _DIGITS = r"(?<![\w.,])(?:\d{1,3}(?:,\d{3}){1,3}|\d{1,7})(?:\.\d{1,3})?(?![\d.,]\d)"
 
@@ -38,6 +38,14 @@ def number_pattern() -> str:
     words = rf"(?:{small}(?:\s{{1,2}}{scale}(?:\s{{1,2}}(?:and\s{{1,2}})?{small})?){{0,2}})"
     digits = rf"(?:{_DIGITS}(?:\s{{1,2}}{scale})?)"
     return rf"(?:{alternation(fixed)}|{digits}|{words})"
+
+
+@lru_cache(maxsize=1)
+def number_words() -> frozenset[str]:
+    """Every word (lower case) a match of `number_pattern()` can be made of, besides numerals:
+    a finder can then tell cheaply where a written number cannot run on."""
+    ones, tens, scales, fixed = _tables()
+    return frozenset({"and", *(w for table in (ones, tens, scales, fixed) for key in table for w in re.findall(r"\w+", key))})
 
 
 @lru_cache(maxsize=1)

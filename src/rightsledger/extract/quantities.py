@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rightsledger.errors import DataFileError
-from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, words
-from rightsledger.extract.numbers import number_pattern, parse_number, vague_words
+from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, phrase, words
+from rightsledger.extract.numbers import number_pattern, number_words, parse_number, vague_words
 from rightsledger.model import Span, Victims, Why
 
 __all__ = ["COMPONENT", "find_victims"]
@@ -28,6 +28,12 @@ COMPONENT = "victims.v1"
 _SP = r"[\s\u00a0]{1,3}"
 _SENTENCE_END = re.compile(r"[.!?;]\s|\n")
 _WS = re.compile(r"\s+")
+# "12 were arrested": the verbs a bare count is the subject of, and the gap before them.
+_BARE_VERBS = ("were", "was", "had been", "have been", "got", "received", "faced", "are being", "were later")
+_BARE_VERB_WORDS = tuple(dict.fromkeys(v.split()[0] for v in _BARE_VERBS))
+_BARE_GAP = re.compile(rf",?{_SP}")
+# "three of them": the words a part_of count reads after "of".
+_PART_OF = ("the", "them", "those", "these")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +76,12 @@ def _rules() -> _Rules:
     for unit in ("persons", "families", "households"):
         for w in nouns.get(unit, []):
             unit_of[" ".join(w.lower().replace("-", " ").split())] = unit
-    noun = alternation(unit_of)
+    noun = _by_initial(unit_of)
     number = number_pattern()
-    vague = alternation(vague_words())
-    approx = alternation(lex.get("approximate", []))
+    vague = _by_initial(vague_words())
+    approx = _by_initial(lex.get("approximate", []))
     after = "(?:" + "|".join(lex.get("approximate_after", [])) + ")"
-    stop = alternation(lex.get("not_modifier", []))
+    stop = _by_initial(lex.get("not_modifier", []))
     mod = rf"(?:\d{{1,3}}-year-old|[\u2018'\"\u201c]?(?!{stop}\b)[^\W\d_][\w\u2018\u2019'\"\u201c\u201d\-]{{1,24}})"
     nouns_and = rf"{noun}(?:{_SP}and{_SP}{noun})?"
     group = re.compile(
@@ -84,13 +90,13 @@ def _rules() -> _Rules:
         re.IGNORECASE,
     )
     part_of = re.compile(
-        rf"(?<![\w\-])(?:(?P<approx>{approx}){_SP})?(?P<num>{number}){_SP}of{_SP}(?:the|them|those|these)"
+        rf"(?<![\w\-])(?:(?P<approx>{approx}){_SP})?(?P<num>{number}){_SP}of{_SP}(?:{'|'.join(_PART_OF)})"
         rf"(?:{_SP}(?P<total>{number}))?(?:(?:{_SP}{mod}){{0,3}}?{_SP}(?P<noun>{noun})\b)?",
         re.IGNORECASE,
     )
     verbs = alternation(lex.get("verbs", []))
     bare = re.compile(
-        rf"(?<![\w\-.,$])(?P<num>{number})(?=,?{_SP}(?:(?:were|was|had{_SP}been|have{_SP}been|got|received|faced|are{_SP}being|were{_SP}later)\b))",
+        rf"(?<![\w\-.,$])(?P<num>{number})(?=,?{_SP}(?:(?:{'|'.join(v.replace(' ', _SP) for v in _BARE_VERBS)})\b))",
         re.IGNORECASE,
     )
     singular = re.compile(
@@ -151,6 +157,26 @@ def _rules() -> _Rules:
             re.IGNORECASE,
         ),
     )
+
+
+def _by_initial(phrases: Iterable[str]) -> str:
+    """`alternation(phrases)` with its phrases grouped under their first letter, for patterns
+    compiled with re.IGNORECASE.
+
+    There the engine tries every phrase of an alternation in turn (no first-character test for
+    case-insensitive letters): the count rules, tried at every number, spent most of their time
+    in the lists of nouns and modifiers. Grouped, it tries the initials and then the phrases of
+    one. The matches are the same: phrases with different initials never match at the same
+    place, and within an initial the phrases keep their order (longest first).
+    """
+    uniq = sorted({p.strip() for p in phrases if p.strip()}, key=lambda p: (-len(p), p))  # as `alternation` orders them
+    if not uniq or not all(p[0].isascii() and p[0].isalpha() for p in uniq):
+        return alternation(uniq)
+    groups: dict[str, list[str]] = {}
+    for p in uniq:
+        groups.setdefault(p[0].lower(), []).append(p)
+    return "(?:" + "|".join(phrase(g[0]) if len(g) == 1 else f"{initial}(?:{'|'.join(phrase(p[1:]) for p in g)})"
+                            for initial, g in groups.items()) + ")"
 
 
 def _at_start(patterns: list[str]) -> re.Pattern[str]:
@@ -233,14 +259,20 @@ def find_victims(text: str) -> list[Victims]:
         starts.insert(i, a)
         ends.insert(i, b)
 
-    def scan(rx: re.Pattern[str], name: str) -> Iterator[re.Match[str]]:
-        """Matches starting at an anchor word or at one of the few words before it."""
+    def scan(rx: re.Pattern[str], name: str, possible: Callable[[int], bool] | None = None) -> Iterator[re.Match[str]]:
+        """Matches starting at an anchor word or at one of the few words before it.
+
+        `possible(i)` may say beforehand that no match reaches past anchor word i: its words
+        are then not tried (a count rule's failed match costs more than the look at the words).
+        """
         back = 3 if name == "count" else 5
         starts = r.starts[rx.pattern]
         tried: set[int] = set()
         last_end = -1
         n = len(text)
         for i in hits[name]:
+            if possible is not None and not possible(i):
+                continue
             anchor = word_starts[i]
             for j in range(max(0, i - back), i + 1):
                 at = word_starts[j]
@@ -257,6 +289,35 @@ def find_victims(text: str) -> list[Victims]:
                     yield m
                     break
 
+    ntoks = len(toks)
+    numerals = number_words()
+
+    def bare_possible(i: int) -> bool:
+        """A bare count ends on a number (anchor word included) that one of the verbs follows,
+        within the reach of a match (`scan` tries 220 characters)."""
+        reach = word_starts[i] + 220
+        k = i
+        while k < ntoks and word_starts[k] < reach and k not in non_ascii and (toks[k][2] in numerals or toks[k][2][0].isdigit()):
+            k += 1
+        if k == ntoks or word_starts[k] >= reach:
+            return False
+        if k in non_ascii:
+            return True  # a word with non-ASCII letters may match anything: try
+        return k > i and toks[k][2].startswith(_BARE_VERB_WORDS) and _BARE_GAP.fullmatch(text, toks[k - 1][1], toks[k][0]) is not None
+
+    of_words = index.where.get("of", [])
+
+    def part_of_possible(i: int) -> bool:
+        """A part_of count holds "of the", "of them"… within the reach of a match."""
+        reach = word_starts[i] + 220
+        j = bisect_left(of_words, max(0, i - 3))
+        while j < len(of_words) and word_starts[of_words[j]] < reach:
+            k = of_words[j] + 1
+            if k < ntoks and (toks[k][2].startswith(_PART_OF) or k in non_ascii):
+                return True
+            j += 1
+        return False
+
     # Kinship lists first: their counted members ("two sons") are part of the list.
     for f in _kin_groups(text, toks, hits["kin"], r):
         if free(f.start, f.end):
@@ -267,7 +328,7 @@ def find_victims(text: str) -> list[Victims]:
         if f is not None and free(f.start, f.end) and not _background(text, f, r):
             found.append(f)
             take(f.start, f.end)
-    for m in scan(r.part_of, "count"):
+    for m in scan(r.part_of, "count", part_of_possible):
         if not free(m.start(), m.end()):
             continue
         count = parse_number(m.group("num"))
@@ -279,7 +340,7 @@ def find_victims(text: str) -> list[Victims]:
         if not _background(text, f, r):
             found.append(f)
             take(f.start, f.end)
-    for m in scan(r.bare, "count"):
+    for m in scan(r.bare, "count", bare_possible):
         if not free(m.start(), m.end()):
             continue
         count = parse_number(m.group("num"))
