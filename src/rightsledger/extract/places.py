@@ -118,6 +118,7 @@ class _Lexicon:
     org_words: frozenset[str]
     frame_words: dict[str, str]  # "city" in "the city of X" -> level
     gap_words: int  # a gap between two names of more words than this is no joiner or containment phrase
+    markers: frozenset[str]  # folded words that can make an unknown name a place: suffixes, facility words
 
 
 @lru_cache(maxsize=1)
@@ -146,6 +147,7 @@ def _lexicon() -> _Lexicon:
         org_words=frozenset(fold(x) for x in d["organisations"]["words"]),
         frame_words={fold(k): v for k, v in d["context"]["frame_words"].items()},
         # one more for a comma standing alone before the phrase (", in the")
+        markers=frozenset(WORD_SUFFIXES) | frozenset(first),
         gap_words=1 + max(len(x.split()) for x in [*d["context"]["containment"], *d["context"]["list_joiners"], "and"]),
     )
 
@@ -259,8 +261,8 @@ def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], lis
     folds = [fold(t[2]) for t in toks]
     # Tokens that can make an unknown name a place (an administrative suffix or facility word,
     # a hyphenated suffix): `_unknown` finds nothing more than three tokens before the next one.
-    marked = [k for k, (f, t) in enumerate(zip(folds, toks))
-              if f in WORD_SUFFIXES or f in lex.facility_words or "-" in t[2] or "‐" in t[2]]
+    markers = lex.markers
+    marked = [k for k, (f, t) in enumerate(zip(folds, toks)) if f in markers or "-" in t[2] or "‐" in t[2]]
     out: list[_Mention] = []
     maxw = gaz.max_words
     i = 0

@@ -124,9 +124,11 @@ def _add_trimmed(text: str, start: int, end: int, out: list[Span]) -> None:
         out.append(Span(start, start + len(kept), kept))
 
 
+_WHY = {True: Why(COMPONENT, "heading"), False: Why(COMPONENT, "punctuation")}  # immutable: shared
+
+
 def _add_sentence(text: str, start: int, end: int, paragraph: int, heading: bool, out: list[Sentence]) -> None:
     spans: list[Span] = []
     _add_trimmed(text, start, end, spans)
     if spans:
-        rule = "heading" if heading else "punctuation"
-        out.append(Sentence(spans[0], paragraph, len(out), heading, Why(COMPONENT, rule)))
+        out.append(Sentence(spans[0], paragraph, len(out), heading, _WHY[heading]))
