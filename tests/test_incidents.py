@@ -165,3 +165,33 @@ def test_caption_cues_are_looked_for_in_a_sentence_as_a_plain_search_finds_them(
     assert caption.firsts is not None  # the word lookup is in use
     found, plain = caption.search_window(text, lo, hi), caption.regex.search(text, lo, hi)
     assert (found.span() if found else None) == (plain.span() if plain else None)
+
+
+_TAIL_PIECES = st.lists(st.sampled_from(
+    ["fled", "to", "To", "TO", "via", "Via", "defected", "defecting", "from", "came", "who", "except", "for",
+     "rounded", "up", "mobilised", "ſ", "K", "İ", "ı", "한국", "tox", "xto", "9", " ", "  ", "\n", "-", ".", ",",
+     "“"]), max_size=25).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TAIL_PIECES, st.integers(0, 120), st.integers(0, 120))
+def test_phrases_ending_a_slice_are_found_as_a_plain_search_of_the_slice_finds_them(text, a, b):
+    """Phrases before a fact ("fled to" before a place) are searched only when the slice's last
+    word can end one; any slice must give what a plain search of the sliced string gives."""
+    from rightsledger.extract.incidents import load_rules
+
+    rules = load_rules()
+    lo, hi = sorted((min(a, len(text)), min(b, len(text))))
+    for tail in (rules.exclude_place_before, rules.audience_before, rules.reporting_before):
+        found, plain = tail.search_slice(text, lo, hi), tail.regex.search(text[lo:hi])
+        assert (found.span() if found else None) == (plain.span() if plain else None)
+    assert rules.exclude_place_before.ends is not None and rules.audience_before.ends is not None  # the precheck is in use
+
+
+def test_phrase_ends_are_the_last_words_of_finite_phrases_only() -> None:
+    from rightsledger.extract.lexicon import phrase_ends
+
+    assert phrase_ends(["defect(?:ed|ing)? to", "except(?: for)?", "mobili[sz]ed", "(?:who )?came from"]) == {
+        "to", "except", "for", "mobilised", "mobilized", "from"}
+    assert phrase_ends(["interview(?: with [\\w ]{1,30})?"]) is None  # not a finite set of phrases
+    assert phrase_ends(["to,"]) is None and phrase_ends(["über"]) is None  # a non-word end, a non-ASCII letter

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any, Iterator, Sequence
 
 from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
-from rightsledger.extract.lexicon import WordStartRegex
+from rightsledger.extract.lexicon import TailRegex, WordStartRegex, phrase_ends
 from rightsledger.extract.sentences import Sentence
 from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
 from rightsledger.model import Actor, Citation, DateValue, Incident, Place, Span, TypeFact, Victims, Why
@@ -50,16 +50,16 @@ class AssemblyRules:
     across_borders: frozenset[str]
     unit_class: dict[str, str]
     occurrence: re.Pattern[str]
-    reporting_before: re.Pattern[str]
+    reporting_before: TailRegex
     reporting_window: int
     reporting_after: re.Pattern[str]
     max_age_days: int
-    exclude_place_before: re.Pattern[str]
+    exclude_place_before: TailRegex
     exclude_place_after: re.Pattern[str]
     dateline_after: re.Pattern[str]
     caption: WordStartRegex
     exclude_window: int
-    audience_before: re.Pattern[str]
+    audience_before: TailRegex
     audience_after: re.Pattern[str]
     audience_window: int
     singular_subject: re.Pattern[str]
@@ -83,6 +83,11 @@ def _alt(words: Sequence[str], *, at_end: bool = False) -> re.Pattern[str]:
     # A space in an entry matches any run of whitespace: texts arrive hard-wrapped.
     body = "|".join(w.replace(" ", r"\s+") for w in sorted(words, key=len, reverse=True)) or "(?!)"
     return re.compile(rf"(?<!\w)(?:{body})" + (r"\W*$" if at_end else r"(?!\w)"), re.IGNORECASE)
+
+
+def _tail(words: Sequence[str]) -> TailRegex:
+    """Words that must end the text before a fact ("fled to" before a place)."""
+    return TailRegex(_alt(words, at_end=True), phrase_ends(words))
 
 
 def _prefix(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -110,16 +115,16 @@ def load_rules() -> AssemblyRules:
         across_borders=frozenset(g.get("cross_border_types", [])),
         unit_class=unit_class,
         occurrence=_alt(sup["occurrence"]),
-        reporting_before=_alt(d["reporting_before"], at_end=True),
+        reporting_before=_tail(d["reporting_before"]),
         reporting_window=int(d["reporting_window"]),
         reporting_after=_prefix(d["reporting_after"]),
         max_age_days=int(float(d["max_age_years"]) * 365),
-        exclude_place_before=_alt(p["exclude_before"], at_end=True),
+        exclude_place_before=_tail(p["exclude_before"]),
         exclude_place_after=_prefix([rf"\s*{x}(?!\w)" for x in p["exclude_after"]]),
         dateline_after=_prefix(p["dateline_after"]),
         caption=WordStartRegex.of(_alt(p["caption_cues"])),
         exclude_window=int(p["exclude_window"]),
-        audience_before=_alt(vic["audience_before"], at_end=True),
+        audience_before=_tail(vic["audience_before"]),
         audience_after=_prefix(vic["audience_after"]),
         audience_window=int(vic["audience_window"]),
         not_people=frozenset(vic.get("not_people_types", [])),
@@ -596,8 +601,7 @@ def _incident_date(text: str, d: Any, published: date | None, rules: AssemblyRul
     v = d.value
     if v is None:
         return False
-    before = text[max(0, d.span.start - rules.reporting_window) : d.span.start]
-    if rules.reporting_before.search(before) or rules.reporting_after.match(text, d.span.end):
+    if rules.reporting_before.search_slice(text, max(0, d.span.start - rules.reporting_window), d.span.start) or rules.reporting_after.match(text, d.span.end):
         return False
     if published is not None and v.start is not None:
         if v.precision == "day" and v.start == published:
@@ -634,8 +638,7 @@ def _incident_victims(text: str, v: Victims, links: _Covering, rules: AssemblyRu
         return False  # "one of the oldest tools": a partitive with no people named, not a group
     if any(not rules.punished_after.match(text, e.end, link.end) for link in links.covering(e.start)):
         return False  # the relatives whose flight is punished, unless the cue says they were punished
-    before = text[max(0, e.start - rules.audience_window) : e.start]
-    if rules.audience_before.search(before):
+    if rules.audience_before.search_slice(text, max(0, e.start - rules.audience_window), e.start):
         return False
     return not rules.audience_after.match(text, e.end)
 
@@ -658,8 +661,8 @@ def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sen
     for t in toponyms:
         name = (t.chosen.name if t.chosen is not None else t.span.text).lower()
         excluded = name in rules.never_sites or t.span.text.lower() in rules.never_sites
-        before = text[max(0, t.span.start - rules.exclude_window) : t.span.start]
-        excluded = excluded or bool(rules.exclude_place_before.search(before))
+        lo = max(0, t.span.start - rules.exclude_window)
+        excluded = excluded or bool(rules.exclude_place_before.search_slice(text, lo, t.span.start))
         excluded = excluded or bool(rules.exclude_place_after.match(text, t.span.end))
         if prev_excluded is not None and (_LISTED.fullmatch(text, prev_excluded.span.end, t.span.start) or (
                 t.level in ("province", "country") and _ADDRESS_GAP.fullmatch(text, prev_excluded.span.end, t.span.start))):
