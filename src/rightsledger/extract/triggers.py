@@ -16,6 +16,7 @@ import bisect
 import logging
 import re
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -178,6 +179,7 @@ class _Alternation:
         self._windows: tuple[str, int] | None = None  # the last text `search_window` read, and how often
         self._words: frozenset[str] | None = None
         self._prefixes: tuple[str, ...] = ()
+        self._seen: tuple[set[str], set[str]] = (set(), set())  # see `_prefixed_words`
         firsts = [first_words(f) for f in self.fragments]
         if self.regex is not None and all(f is not None for f in firsts):
             self._words = frozenset(w for f in firsts if f for w in f[0])
@@ -257,16 +259,27 @@ class _Alternation:
         found = set(index.hits(self._words))
         found.update(index.non_ascii)
         if self._prefixes:
-            where, prefixes = index.where, self._prefixes
-            for w in where:
-                if w.startswith(prefixes):
-                    found.update(where[w])
+            where = index.where
+            for w in where.keys() & self._prefixed_words(where.keys()):
+                found.update(where[w])
         toks = index.toks
         found_in_order = sorted(found)
         positions = [toks[i][0] for i in found_in_order]
         found_words = [toks[i][2] for i in found_in_order]
         self._last = (text, positions, found_words)
         return positions, found_words
+
+    def _prefixed_words(self, words: AbstractSet[str]) -> set[str]:
+        """Those of the words seen so far that begin with a first-word prefix. Words recur from
+        text to text: each is tested once (up to a bound), the rest is set arithmetic."""
+        seen, prefixed = self._seen
+        if not words <= seen:
+            if len(seen) > _WORD_PATTERNS_LIMIT:
+                seen, prefixed = self._seen = (set(), set())
+            new = set(words).difference(seen)
+            seen |= new
+            prefixed.update(w for w in new if w.startswith(self._prefixes))
+        return prefixed
 
     def _word_pattern(self, word: str) -> re.Pattern[str] | None:
         """The pattern tried at an ASCII word: only the fragments that can start with it, in the
