@@ -664,6 +664,8 @@ class PhraseMatcher:
                 hit = (toks[i][0], toks[i][1], single[word])
             if hit:
                 out.append(hit)
+        if all(a[1] <= b[0] for a, b in zip(out, out[1:])):
+            return out  # in text order and apart, as they mostly are: nothing to resolve
         keep = set(longest_first((s, e) for s, e, _ in out))
         return [h for h in out if (h[0], h[1]) in keep]
 
