@@ -191,8 +191,7 @@ class _Group:
 class _BySentence:
     """Facts bucketed by the sentence their evidence starts in."""
 
-    def __init__(self, sentences: Sequence[Sentence], items: Sequence[Any], span_of) -> None:
-        starts = [s.span.start for s in sentences]
+    def __init__(self, starts: Sequence[int], items: Sequence[Any], span_of) -> None:
         self.buckets: dict[int, list[Any]] = {}
         for item in items:
             span = span_of(item)
@@ -215,16 +214,16 @@ def assemble(doc_id: str, text: str, sentences: Sequence[Sentence], triggers: Se
     rules = rules or load_rules()
     if not sentences or not triggers:
         return []
-    trig = _BySentence(sentences, triggers, lambda t: t.span)
-    links = _Covering([t.span for t in triggers if t.kind == "links"])
     starts = [s.span.start for s in sentences]
-    victims = _BySentence(sentences, [v for v in facts.victims if _incident_victims(text, v, links, rules)],
+    trig = _BySentence(starts, triggers, lambda t: t.span)
+    links = _Covering([t.span for t in triggers if t.kind == "links"])
+    victims = _BySentence(starts, [v for v in facts.victims if _incident_victims(text, v, links, rules)],
                           lambda v: v.evidence)
-    dates = _BySentence(sentences, [d for d in facts.dates if _incident_date(text, d, published, rules)],
+    dates = _BySentence(starts, [d for d in facts.dates if _incident_date(text, d, published, rules)],
                         lambda d: d.span)
-    places = _BySentence(sentences, _incident_places(text, facts.toponyms, sentences, starts, rules), lambda t: t.span)
-    perps = _BySentence(sentences, facts.perpetrators, lambda a: a.evidence)
-    informants = _BySentence(sentences, facts.informants, lambda a: a.evidence)
+    places = _BySentence(starts, _incident_places(text, facts.toponyms, sentences, starts, rules), lambda t: t.span)
+    perps = _BySentence(starts, facts.perpetrators, lambda a: a.evidence)
+    informants = _BySentence(starts, facts.informants, lambda a: a.evidence)
 
     frames: list[_Frame] = []
     for si in sorted(trig.buckets):
