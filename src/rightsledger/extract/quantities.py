@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rightsledger.errors import DataFileError
-from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, words
 from rightsledger.extract.initials import by_initial
+from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, words
 from rightsledger.extract.numbers import number_pattern, number_words, parse_number, vague_words
+from rightsledger.extract.prechecks import EndAnchored
 from rightsledger.model import Span, Victims, Why
 
 __all__ = ["COMPONENT", "find_victims"]
@@ -57,7 +58,7 @@ class _Rules:
     tail: re.Pattern[str]
     year_cue: re.Pattern[str]
     anchors: WordAnchors
-    possessive_before: re.Pattern[str]
+    possessive_before: EndAnchored
     kin_nouns: frozenset[str]
     kin_list: re.Pattern[str]
     kin_term: re.Pattern[str]
@@ -139,7 +140,7 @@ def _rules() -> _Rules:
         ),
         year_cue=re.compile(r"\b(?:in|since|until|by|of|from|to|during|before|after|around)\s{1,3}$", re.IGNORECASE),
         anchors=anchors,
-        possessive_before=re.compile(lex.get("possessive_before", "(?!)")),
+        possessive_before=EndAnchored(re.compile(lex.get("possessive_before", "(?!)"))),
         kin_nouns=frozenset(" ".join(w.lower().split()) for w in kin.get("plural", [])),
         kin_list=kin_list,
         kin_term=kin_term,
