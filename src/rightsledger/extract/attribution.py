@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rightsledger.extract.lexicon import EndLiteralRegex, PhraseMatcher, WordStartRegex, alternation, any_of, lexicon, words
+from rightsledger.extract.initials import by_initial
 from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
 
 if TYPE_CHECKING:
@@ -105,9 +106,9 @@ def _rules() -> _Rules:
             head_kind[_norm(w)] = kind
     mods = lex.get("modifiers", {})
     frames = lex.get("frames", {})
-    verbs = alternation(frames.get("after_verbs", []))
-    post = alternation(mods.get("post", []))
-    adverbs = alternation(mods.get("adverbs", []))
+    verbs = by_initial(frames.get("after_verbs", []))
+    post = by_initial(mods.get("post", []))
+    adverbs = by_initial(mods.get("adverbs", []))
     # The phrase ends at punctuation or before its verb; a capitalised name may stand right after
     # the head ("the daily Kommersant", "rights group Justice Watch") and is part of the phrase.
     name = r"(?-i:[A-Z][\w\u2019'.&\-]*(?:[ \t\u00a0]{1,2}(?:(?:of|on|for|and|against|the)[ \t\u00a0]{1,2})?[A-Z][\w\u2019'.&\-]*){0,6})"
@@ -117,7 +118,7 @@ def _rules() -> _Rules:
     named_tail = re.compile(rf"(?![\w\-])(?:{_HS}{name}(?![\w\-]))?{ends}", re.IGNORECASE)
     overrides = tuple((re.compile(o["regex"]), o["kind"], frozenset(o["heads"]) if "heads" in o else None)
                       for o in lex.get("override", []))
-    pron = alternation(frames.get("pronouns", []))
+    pron = by_initial(frames.get("pronouns", []))
     media = lex.get("media", {}).get("phrases", [])
     orgs = lex.get("organizations", {}).get("names", [])
     return _Rules(
@@ -132,7 +133,7 @@ def _rules() -> _Rules:
         after_verb=re.compile(rf"^(?:[^.!?\n]{{0,{_VERB_REACH}}}?)\b(?:{verbs})\b", re.IGNORECASE),
         verb=WordStartRegex.of(re.compile(rf"\b(?:{verbs})\b", re.IGNORECASE)),
         # "attributed to “a source familiar with…”": an opening quote may stand before the phrase.
-        before=re.compile(rf"\b{alternation(frames.get('before', []))}{_SP}[\u201c\u2018\"']?$", re.IGNORECASE),
+        before=re.compile(rf"\b{by_initial(frames.get('before', []))}{_SP}[\u201c\u2018\"']?$", re.IGNORECASE),
         before_last=frozenset(_WORD.findall(p.lower())[-1] for p in frames.get("before", []) if _WORD.search(p)),
         pronoun_after=re.compile(rf"^[\s\u00a0,]{{0,3}}(?:{pron}){_SP}(?:{verbs})\b|^[\s\u00a0,]{{0,3}}(?:{verbs}){_SP}(?:{pron})\b", re.IGNORECASE),
         pronoun_before=re.compile(rf"\b(?:{pron}){_SP}(?:\w+{_SP}){{0,2}}?(?:{verbs})\b[^.!?\u201c\u201d\"]{{0,60}}$", re.IGNORECASE),

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rightsledger.errors import DataFileError
-from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, phrase, words
+from rightsledger.extract.initials import by_initial
+from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, words
 from rightsledger.extract.numbers import number_pattern, number_words, parse_number, vague_words
+from rightsledger.extract.prechecks import EndAnchored
 from rightsledger.model import Span, Victims, Why
 
 __all__ = ["COMPONENT", "find_victims"]
@@ -56,7 +58,7 @@ class _Rules:
     tail: re.Pattern[str]
     year_cue: re.Pattern[str]
     anchors: WordAnchors
-    possessive_before: re.Pattern[str]
+    possessive_before: EndAnchored
     kin_nouns: frozenset[str]
     kin_list: re.Pattern[str]
     kin_term: re.Pattern[str]
@@ -76,12 +78,12 @@ def _rules() -> _Rules:
     for unit in ("persons", "families", "households"):
         for w in nouns.get(unit, []):
             unit_of[" ".join(w.lower().replace("-", " ").split())] = unit
-    noun = _by_initial(unit_of)
+    noun = by_initial(unit_of)
     number = number_pattern()
-    vague = _by_initial(vague_words())
-    approx = _by_initial(lex.get("approximate", []))
+    vague = by_initial(vague_words())
+    approx = by_initial(lex.get("approximate", []))
     after = "(?:" + "|".join(lex.get("approximate_after", [])) + ")"
-    stop = _by_initial(lex.get("not_modifier", []))
+    stop = by_initial(lex.get("not_modifier", []))
     mod = rf"(?:\d{{1,3}}-year-old|[\u2018'\"\u201c]?(?!{stop}\b)[^\W\d_][\w\u2018\u2019'\"\u201c\u201d\-]{{1,24}})"
     nouns_and = rf"{noun}(?:{_SP}and{_SP}{noun})?"
     group = re.compile(
@@ -94,7 +96,7 @@ def _rules() -> _Rules:
         rf"(?:{_SP}(?P<total>{number}))?(?:(?:{_SP}{mod}){{0,3}}?{_SP}(?P<noun>{noun})\b)?",
         re.IGNORECASE,
     )
-    verbs = alternation(lex.get("verbs", []))
+    verbs = by_initial(lex.get("verbs", []))
     bare = re.compile(
         rf"(?<![\w\-.,$])(?P<num>{number})(?=,?{_SP}(?:(?:{'|'.join(v.replace(' ', _SP) for v in _BARE_VERBS)})\b))",
         re.IGNORECASE,
@@ -138,7 +140,7 @@ def _rules() -> _Rules:
         ),
         year_cue=re.compile(r"\b(?:in|since|until|by|of|from|to|during|before|after|around)\s{1,3}$", re.IGNORECASE),
         anchors=anchors,
-        possessive_before=re.compile(lex.get("possessive_before", "(?!)")),
+        possessive_before=EndAnchored(re.compile(lex.get("possessive_before", "(?!)"))),
         kin_nouns=frozenset(" ".join(w.lower().split()) for w in kin.get("plural", [])),
         kin_list=kin_list,
         kin_term=kin_term,
@@ -157,26 +159,6 @@ def _rules() -> _Rules:
             re.IGNORECASE,
         ),
     )
-
-
-def _by_initial(phrases: Iterable[str]) -> str:
-    """`alternation(phrases)` with its phrases grouped under their first letter, for patterns
-    compiled with re.IGNORECASE.
-
-    There the engine tries every phrase of an alternation in turn (no first-character test for
-    case-insensitive letters): the count rules, tried at every number, spent most of their time
-    in the lists of nouns and modifiers. Grouped, it tries the initials and then the phrases of
-    one. The matches are the same: phrases with different initials never match at the same
-    place, and within an initial the phrases keep their order (longest first).
-    """
-    uniq = sorted({p.strip() for p in phrases if p.strip()}, key=lambda p: (-len(p), p))  # as `alternation` orders them
-    if not uniq or not all(p[0].isascii() and p[0].isalpha() for p in uniq):
-        return alternation(uniq)
-    groups: dict[str, list[str]] = {}
-    for p in uniq:
-        groups.setdefault(p[0].lower(), []).append(p)
-    return "(?:" + "|".join(phrase(g[0]) if len(g) == 1 else f"{initial}(?:{'|'.join(phrase(p[1:]) for p in g)})"
-                            for initial, g in groups.items()) + ")"
 
 
 def _at_start(patterns: list[str]) -> re.Pattern[str]:
