@@ -189,7 +189,7 @@ def test_phrases_ending_a_slice_are_found_as_a_plain_search_of_the_slice_finds_t
 
 
 def test_phrase_ends_are_the_last_words_of_finite_phrases_only() -> None:
-    from rightsledger.extract.lexicon import phrase_ends
+    from rightsledger.extract.prechecks import phrase_ends
 
     assert phrase_ends(["defect(?:ed|ing)? to", "except(?: for)?", "mobili[sz]ed", "(?:who )?came from"]) == {
         "to", "except", "for", "mobilised", "mobilized", "from"}

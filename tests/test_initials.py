@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rightsledger.extract.initials import by_initial
+from rightsledger.extract.lexicon import by_initial
 from rightsledger.extract.lexicon import alternation
 
 _PHRASES = ["said", "says", "say", "told", "tells", "according", "as saying", "pointed out", "in", "inside", "the source",

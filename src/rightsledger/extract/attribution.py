@@ -16,8 +16,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from rightsledger.extract.lexicon import EndLiteralRegex, PhraseMatcher, WordStartRegex, alternation, any_of, lexicon, words
-from rightsledger.extract.initials import by_initial
+from rightsledger.extract.lexicon import (
+    EndLiteralRegex,
+    PhraseMatcher,
+    WordStartRegex,
+    alternation,
+    any_of,
+    by_initial,
+    lexicon,
+    words,
+)
 from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
 
 if TYPE_CHECKING:

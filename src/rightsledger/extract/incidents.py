@@ -27,7 +27,8 @@ from functools import lru_cache
 from typing import Any, Iterator, Sequence
 
 from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
-from rightsledger.extract.lexicon import TailRegex, WordStartRegex, phrase_ends
+from rightsledger.extract.lexicon import WordStartRegex
+from rightsledger.extract.prechecks import TailRegex, phrase_ends
 from rightsledger.extract.sentences import Sentence
 from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
 from rightsledger.model import Actor, Citation, DateValue, Incident, Place, Span, TypeFact, Victims, Why

@@ -62,6 +62,27 @@ def alternation(words: Iterable[str]) -> str:
     return "(?:" + "|".join(phrase(w) for w in uniq) + ")"
 
 
+def by_initial(phrases: Iterable[str]) -> str:
+    """`alternation(phrases)` with its phrases grouped under their first letter, for patterns
+    compiled with re.IGNORECASE.
+
+    There the engine tries every phrase of an alternation in turn (no first-character test for
+    case-insensitive letters): a list of dozens of phrases tried at many places (the count
+    rules at every number, the reporting verbs after every informant phrase) costs dozens of
+    failed tries each time. Grouped, it tries the initials and then the phrases of one. The
+    matches are the same: phrases with different initials never match at the same place, and
+    within an initial the phrases keep their order (longest first).
+    """
+    uniq = sorted({p.strip() for p in phrases if p.strip()}, key=lambda p: (-len(p), p))  # as `alternation` orders them
+    if not uniq or not all(p[0].isascii() and p[0].isalpha() for p in uniq):
+        return alternation(uniq)
+    groups: dict[str, list[str]] = {}
+    for p in uniq:
+        groups.setdefault(p[0].lower(), []).append(p)
+    return "(?:" + "|".join(phrase(g[0]) if len(g) == 1 else f"{initial}(?:{'|'.join(phrase(p[1:]) for p in g)})"
+                            for initial, g in groups.items()) + ")"
+
+
 def any_of(patterns: Iterable[str], flags: int = 0) -> re.Pattern[str]:
     """Listed patterns as one, which matches where any of them does: one search instead of one
     per pattern."""
@@ -668,83 +689,6 @@ class PhraseMatcher:
             return out  # in text order and apart, as they mostly are: nothing to resolve
         keep = set(longest_first((s, e) for s, e, _ in out))
         return [h for h in out if (h[0], h[1]) in keep]
-
-
-def phrase_ends(fragments: Iterable[str]) -> frozenset[str] | None:
-    """The lower-case last words of every phrase the fragments can match ("defect(?:ed|ing)? to"
-    ends with "to"), or None when a fragment is not a small finite set of ASCII phrases each
-    ending with a word character (a repeat such as "[\\w ]{1,30}", a class such as \\w)."""
-    from re import _constants as c  # type: ignore[attr-defined]
-    from re import _parser as sre  # type: ignore[attr-defined]
-
-    limit = 256
-
-    def expand(items) -> set[str] | None:
-        out = {""}
-        for op, av in items:
-            if op is c.LITERAL:
-                step: set[str] | None = {chr(av)}
-            elif op is c.IN and all(iop is c.LITERAL for iop, _ in av):
-                step = {chr(iav) for _, iav in av}
-            elif op is c.SUBPATTERN:
-                step = expand(av[3])
-            elif op is c.BRANCH:
-                step = set()
-                for branch in av[1]:
-                    one = expand(branch)
-                    if one is None:
-                        return None
-                    step |= one
-            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] <= 1:
-                inner = expand(av[2])
-                step = None if inner is None else (inner | {""} if av[0] == 0 else inner)
-            else:
-                return None
-            if step is None or len(out) * len(step) > limit:
-                return None
-            out = {a + b for a in out for b in step}
-        return out
-
-    ends: set[str] = set()
-    for fragment in fragments:
-        try:
-            phrases = expand(sre.parse(fragment))
-        except re.error:
-            return None
-        if phrases is None:
-            return None
-        for phrase in phrases:
-            if not phrase.isascii() or not re.match(r"\w", phrase[-1:]):
-                return None
-            ends.add(_TOKEN.findall(phrase.lower())[-1])
-    return frozenset(ends)
-
-
-class TailRegex:
-    """A pattern searched in the slice of text just before a fact, whose matches end the slice
-    ("fled to" before a place: the phrase, then only non-word characters). When every match ends
-    with one of a few words (`phrase_ends`), the slice is searched only if its last word is one
-    of them, read off the shared word index: most slices end with some other word."""
-
-    __slots__ = ("regex", "ends")
-
-    def __init__(self, regex: re.Pattern[str], ends: frozenset[str] | None) -> None:
-        self.regex = regex
-        self.ends = ends
-
-    def search_slice(self, text: str, lo: int, hi: int) -> re.Match[str] | None:
-        """`regex.search(text[lo:hi])`."""
-        if self.ends is not None:
-            index = words(text)
-            k = bisect_left(index.starts, hi) - 1
-            if k < 0 or index.toks[k][1] <= lo:
-                return None  # no word in the slice, and every match holds one
-            start, end, low = index.toks[k]
-            # a last word cut by the slice's edges, or with non-ASCII letters (which may fold to an
-            # ASCII one), is left to the regex
-            if start >= lo and end <= hi and low not in self.ends and text[start:end].isascii():
-                return None
-        return self.regex.search(text[lo:hi])
 
 
 class EndLiteralRegex:

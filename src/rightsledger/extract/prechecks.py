@@ -1,16 +1,24 @@
-"""Searches that skip the positions where a regex's match cannot start.
+"""Searches that skip what a regex's match cannot be, proven from the pattern itself.
 
-The background rules of the victim counts search the few dozen characters before every count
-position by position, though some of their patterns can only match the last few of them.
+Rules that look at the text just before a fact search a slice of a few dozen characters
+position by position, though their matches can only end the slice: an end-anchored pattern of
+bounded width can only start near its end (`EndAnchored`), and phrases that must end it can
+only match when its last word ends one of them (`TailRegex`).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Iterable
 from re import _constants as c  # type: ignore[attr-defined]
 from re import _parser as sre  # type: ignore[attr-defined]
 
-__all__ = ["EndAnchored"]
+from rightsledger.extract.lexicon import words
+
+_WORD = re.compile(r"\w+")
+
+__all__ = ["EndAnchored", "TailRegex", "phrase_ends"]
 
 
 class EndAnchored:
@@ -52,3 +60,77 @@ def _ends_at_end(items: list) -> bool:
     if op is c.SUBPATTERN:
         return _ends_at_end(list(av[3]))
     return False
+
+
+def phrase_ends(fragments: Iterable[str]) -> frozenset[str] | None:
+    """The lower-case last words of every phrase the fragments can match ("defect(?:ed|ing)? to"
+    ends with "to"), or None when a fragment is not a small finite set of ASCII phrases each
+    ending with a word character (a repeat such as "[\\w ]{1,30}", a class such as \\w)."""
+    limit = 256
+
+    def expand(items) -> set[str] | None:
+        out = {""}
+        for op, av in items:
+            if op is c.LITERAL:
+                step: set[str] | None = {chr(av)}
+            elif op is c.IN and all(iop is c.LITERAL for iop, _ in av):
+                step = {chr(iav) for _, iav in av}
+            elif op is c.SUBPATTERN:
+                step = expand(av[3])
+            elif op is c.BRANCH:
+                step = set()
+                for branch in av[1]:
+                    one = expand(branch)
+                    if one is None:
+                        return None
+                    step |= one
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] <= 1:
+                inner = expand(av[2])
+                step = None if inner is None else (inner | {""} if av[0] == 0 else inner)
+            else:
+                return None
+            if step is None or len(out) * len(step) > limit:
+                return None
+            out = {a + b for a in out for b in step}
+        return out
+
+    ends: set[str] = set()
+    for fragment in fragments:
+        try:
+            phrases = expand(sre.parse(fragment))
+        except re.error:
+            return None
+        if phrases is None:
+            return None
+        for phrase in phrases:
+            if not phrase.isascii() or not re.match(r"\w", phrase[-1:]):
+                return None
+            ends.add(_WORD.findall(phrase.lower())[-1])
+    return frozenset(ends)
+
+
+class TailRegex:
+    """A pattern searched in the slice of text just before a fact, whose matches end the slice
+    ("fled to" before a place: the phrase, then only non-word characters). When every match ends
+    with one of a few words (`phrase_ends`), the slice is searched only if its last word is one
+    of them, read off the shared word index: most slices end with some other word."""
+
+    __slots__ = ("regex", "ends")
+
+    def __init__(self, regex: re.Pattern[str], ends: frozenset[str] | None) -> None:
+        self.regex = regex
+        self.ends = ends
+
+    def search_slice(self, text: str, lo: int, hi: int) -> re.Match[str] | None:
+        """`regex.search(text[lo:hi])`."""
+        if self.ends is not None:
+            index = words(text)
+            k = bisect_left(index.starts, hi) - 1
+            if k < 0 or index.toks[k][1] <= lo:
+                return None  # no word in the slice, and every match holds one
+            start, end, low = index.toks[k]
+            # a last word cut by the slice's edges, or with non-ASCII letters (which may fold to an
+            # ASCII one), is left to the regex
+            if start >= lo and end <= hi and low not in self.ends and text[start:end].isascii():
+                return None
+        return self.regex.search(text[lo:hi])

@@ -17,8 +17,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rightsledger.errors import DataFileError
-from rightsledger.extract.initials import by_initial
-from rightsledger.extract.lexicon import MatchStarts, WordAnchors, WordStartRegex, alternation, any_of, lexicon, match_starts, words
+from rightsledger.extract.lexicon import (
+    MatchStarts,
+    WordAnchors,
+    WordStartRegex,
+    alternation,
+    any_of,
+    by_initial,
+    lexicon,
+    match_starts,
+    words,
+)
 from rightsledger.extract.numbers import number_pattern, number_words, parse_number, vague_words
 from rightsledger.extract.prechecks import EndAnchored
 from rightsledger.model import Span, Victims, Why
