@@ -103,3 +103,52 @@ def test_link_copy_groups_re_pointed_by_id_match_a_full_run() -> None:
 def _applied(result, docs):
     result.apply(docs)
     return docs
+
+
+def test_link_a_large_case_is_extended_not_rebuilt(monkeypatch) -> None:
+    """Past `max_case_rebuild` reports a case is extended: a run loads the reports its new ones
+    reach and a sample, not the whole case, and the case still lists every report as stored."""
+    s = small_caps()
+    s = dataclasses.replace(s, cases={**s.cases, "max_case_rebuild": 15, "large_case_sample": 3}, memo={})
+    regions: list[int] = []
+    region = _Run.region
+
+    def measured(self) -> list[str]:
+        out = region(self)
+        regions.append(len(out))
+        return out
+
+    monkeypatch.setattr(_Run, "region", measured)
+    docs = tellings(120)
+    index = InMemoryIndex()
+    linker = Linker(index, s)
+    for start in range(0, len(docs), 10):
+        linker.add(docs[start:start + 10])
+    # the later runs' regions stay below the case they extend (everything linked before them)
+    assert regions[-1] < 100 and max(regions[-3:]) - min(regions[2:5]) < 20
+    cids = {i.case_id for d in index.all_documents() for i in d.incidents}
+    assert len(cids) == 1
+    [case] = index.stored_cases(cids)
+    assert sorted(m.document_id for m in case.members) == sorted(d.id for d in docs)
+    assert case.incident_ids == sorted(i.id for d in docs for i in d.incidents)
+    assert len(case.reasons) == len(docs) - 1  # still one link per member
+    [full] = link(tellings(120), settings=s).cases
+    assert case.independent_origins == full.independent_origins and case.status == full.status
+
+
+def test_link_a_new_report_follows_a_few_strong_links_into_a_crowded_case(monkeypatch) -> None:
+    s = small_caps()
+    s = dataclasses.replace(s, cases={**s.cases, "max_case_rebuild": 10, "large_case_sample": 3,
+                                      "max_links_per_report": 2}, memo={})
+    docs = tellings(41)
+    index = InMemoryIndex()
+    linker = Linker(index, s)
+    linker.add(docs[:40])
+    regions: list[list[str]] = []
+    region = _Run.region
+    monkeypatch.setattr(_Run, "region", lambda self: regions.append(region(self)) or regions[-1])
+    result = linker.add(docs[40:])
+    # the new report, the two old ones it follows and the case's sample: not the forty tellings
+    assert docs[40].id in regions[0] and len(regions[0]) <= 1 + 2 + 3
+    [case] = result.cases
+    assert len(case.members) == 41 and {i.case_id for d in index.all_documents() for i in d.incidents} == {case.id}

@@ -6,6 +6,7 @@ small `fake_extract` from conftest, so these tests depend on the wiring, not on 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -13,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from conftest import execute, report_text
+from rightsledger import link as linking
 from rightsledger.errors import NotFoundError
-from rightsledger.link import STATUSES
+from rightsledger.link import linker
+from rightsledger.link.extend import extended
+from rightsledger.link import STATUSES, InMemoryIndex
 from rightsledger.store.repository import CandidateKeys, Repository
 
 TOWNS = ["Hyesan", "Musan", "Onsong", "Hoeryong", "Sinuiju", "Kimchaek"]  # as report_text picks them
@@ -172,3 +176,50 @@ def test_link_store_schema_matches_migration(ledger, ledger_url) -> None:
         rows = execute(ledger_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     assert tables <= {r[0] for r in rows}
     assert execute(ledger_url, "SELECT version_num FROM alembic_version")[0][0] >= "0002"
+
+
+def test_link_store_per_key_limits_read_the_smallest_ids_as_the_memory_index_does(ledger, fake_extractor, tmp_path) -> None:
+    ledger.ingest([write(tmp_path / "in", f"r{i}.txt", report_text(i)) for i in range(6)], link=False)
+    ids = sorted(d["id"] for d in ledger.documents())
+    carried = {d: ["everyone"] + (["half"] if n % 2 else []) + [f"own{n}"] for n, d in enumerate(reversed(ids))}
+    query = ["everyone", "half", "own1", "own3"]
+
+    def expected(per_key: int) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for key in query:
+            for d in sorted(d for d, keys in carried.items() if key in keys)[:per_key]:
+                counts[d] = counts.get(d, 0) + 1
+        counts.pop(ids[0], None)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+
+    memory = InMemoryIndex()
+    with ledger.db.write() as conn:
+        stored = CandidateKeys(Repository(conn))
+        for index in (stored, memory):
+            for doc_id, keys in carried.items():  # arrival order is not id order
+                index.add_keys("block", doc_id, keys)
+        for index in (stored, memory):
+            assert index.lookup("block", ["everyone"], per_key=2) == {ids[0]: 1, ids[1]: 1}
+            assert index.lookup("block", ["everyone"], common=5) == {}  # six carry it: too common
+            assert index.lookup("block", ["everyone"], common=6, per_key=3) == {d: 1 for d in ids[:3]}
+            assert index.nearest([("block", query)], ids[0], 3) == expected(6)
+            assert index.nearest([("block", query)], ids[0], 3, per_key=2) == expected(2) != expected(6)
+
+
+def test_link_store_a_case_too_large_to_rebuild_is_extended_in_the_ledger(ledger, fake_extractor, tmp_path, monkeypatch) -> None:
+    s = linking.load_settings()
+    small = dataclasses.replace(s, cases={**s.cases, "max_case_rebuild": 6, "large_case_sample": 2}, memo={})
+    monkeypatch.setattr(linking, "load_settings", lambda path=None: small)
+    extensions = []
+    monkeypatch.setattr(linker, "extended", lambda *a: extensions.append(a[0].id) or extended(*a))
+    paths = [write(tmp_path / "in", f"r{i:02d}.txt", f"{rereport(0)}Retold by reader {i} of {24}.\n") for i in range(24)]
+    ledger.ingest(paths, link=False)
+    ledger.link_new(batch_size=4)
+    assert len(extensions) >= 3  # the later batches extended the case rather than rebuilding it
+    ids = sorted(d["id"] for d in ledger.documents())
+    [(cid, members)] = cases_of(ledger).items()
+    assert members == ids
+    assert set(incident_cases(ledger).values()) == {cid}
+    assert len(ledger.case(cid).reasons) == len(ids) - 1
+    ledger.link()  # a full re-link rebuilds it whole: the same reports
+    assert list(cases_of(ledger).values()) == [ids]

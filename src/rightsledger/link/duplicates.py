@@ -107,8 +107,11 @@ def candidates(fp: Fingerprint, index: CandidateIndex, settings: LinkSettings, e
     """Documents that may be copies of the one with this fingerprint, most likely first."""
     cfg = settings.duplicates
     found: dict[str, int] = {}
-    for doc_id in index.lookup("lsh", fp.bands):
-        found[doc_id] = 1_000_000  # a shared band is as good as it gets
+    most = int(cfg["max_candidates"])
+    # a shared band is as good as it gets, and ties go to the smallest ids: no band needs more
+    # than its `most` smallest (one more in case `exclude` is among them)
+    for doc_id in index.lookup("lsh", fp.bands, per_key=most + 1):
+        found[doc_id] = 1_000_000
     # enough shared samples for a copy: a fair share of this text's, or a long shared passage
     need = min(max(int(cfg["min_shared_samples"]), round(float(cfg["min_sample_share"]) * len(fp.samples))), int(cfg["enough_samples"]))
     need = min(need, max(1, len(fp.samples)))
@@ -118,7 +121,7 @@ def candidates(fp: Fingerprint, index: CandidateIndex, settings: LinkSettings, e
             found[doc_id] = max(found.get(doc_id, 0), n)
     found.pop(exclude, None)
     ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [d for d, _ in ranked[: int(cfg["max_candidates"])]]
+    return [d for d, _ in ranked[:most]]
 
 
 def order(doc: Document) -> tuple[date, str]:

@@ -9,6 +9,7 @@ and tests.
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,17 +28,21 @@ class CandidateIndex(Protocol):
     def add_keys(self, kind: str, document_id: str, keys: Iterable[str]) -> None:
         """Record that `document_id` carries `keys` of `kind` (idempotent; replaces earlier keys of that kind)."""
 
-    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None) -> dict[str, int]:
+    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None, per_key: int | None = None) -> dict[str, int]:
         """Documents carrying any of `keys` of `kind`, each with the number of keys shared;
-        keys carried by more than `common` documents (when given) are skipped as too common."""
+        keys carried by more than `common` documents (when given) are skipped as too common, and
+        with `per_key` each key counts for its `per_key` smallest document ids only, so that a
+        look-up costs the same in a ledger of a thousand reports as in one of millions."""
 
-    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int) -> list[tuple[str, int]]:
+    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int,
+                per_key: int | None = None) -> list[tuple[str, int]]:
         """The `limit` documents (other than `exclude`) sharing the most keys with these
-        (kind, keys) queries, counted over all of them: most shared first, then by id."""
+        (kind, keys) queries, counted over all of them (`per_key` as in `lookup`): most shared
+        first, then by id."""
 
-    def case_edges(self, case_ids: Iterable[str]) -> list[Any]:
-        """The incident pairs (`PairScore`s) these cases were built from, accepted and refused,
-        as the last run stored them: a later run re-clusters them without scoring them again."""
+    def stored_cases(self, case_ids: Iterable[str]) -> list[Any]:
+        """These cases (`Case`s) as the last run stored them: a later run re-clusters the incident
+        pairs they were built from without scoring them again, and extends a case too large to rebuild."""
 
     def documents(self, ids: Iterable[str]) -> list[Document]:
         """The documents with these ids (with incidents), in the order asked; unknown ids are skipped."""
@@ -56,7 +61,7 @@ class InMemoryIndex:
         self._docs: dict[str, Document] = {}
         self._keys: dict[tuple[str, int], array[int]] = {}
         self._post: dict[str, dict[int, int | list[int]]] = {k: {} for k in KEY_KINDS}
-        self._edges: dict[str, list[Any]] = {}
+        self._cases: dict[str, Any] = {}
         for d in documents:
             self.put(d)
 
@@ -103,7 +108,7 @@ class InMemoryIndex:
             elif cur != n:
                 post[k] = [cur, n]
 
-    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None) -> dict[str, int]:
+    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None, per_key: int | None = None) -> dict[str, int]:
         post = self._post.get(kind)
         if not post:
             return {}
@@ -112,28 +117,34 @@ class InMemoryIndex:
             cur = post.get(k)
             if cur is None:
                 continue
-            if common is not None and isinstance(cur, list) and len(cur) > common:
-                continue
-            for n in cur if isinstance(cur, list) else (cur,):
+            if isinstance(cur, list):
+                if common is not None and len(cur) > common:
+                    continue
+                if per_key is not None and len(cur) > per_key:
+                    cur = heapq.nsmallest(per_key, cur, key=self._ids.__getitem__)
+            else:
+                cur = [cur]
+            for n in cur:
                 counts[n] = counts.get(n, 0) + 1
         return {self._ids[n]: c for n, c in counts.items()}
 
-    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int) -> list[tuple[str, int]]:
+    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int,
+                per_key: int | None = None) -> list[tuple[str, int]]:
         counts: Counter[str] = Counter()
         for kind, keys in queries:
-            counts.update(self.lookup(kind, keys))
+            counts.update(self.lookup(kind, keys, per_key=per_key))
         counts.pop(exclude, None)
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
     def put_cases(self, cases: Iterable[Any], retired: Iterable[str]) -> None:
-        """Keep the edges of the cases a run built (what the ledger keeps in the case summaries)."""
+        """Keep the cases a run built (what the ledger keeps in its case summaries)."""
         for cid in retired:
-            self._edges.pop(cid, None)
+            self._cases.pop(cid, None)
         for c in cases:
-            self._edges[c.id] = list(c.reasons) + [e for e, _ in c.refused]
+            self._cases[c.id] = c
 
-    def case_edges(self, case_ids: Iterable[str]) -> list[Any]:
-        return [e for cid in case_ids for e in self._edges.get(cid, ())]
+    def stored_cases(self, case_ids: Iterable[str]) -> list[Any]:
+        return [self._cases[cid] for cid in case_ids if cid in self._cases]
 
     def documents(self, ids: Iterable[str]) -> list[Document]:
         return [self._docs[i] for i in ids if i in self._docs]

@@ -3,10 +3,11 @@
 `Linker.add(documents)` links new documents against everything the `CandidateIndex` already
 holds: it writes their keys, finds their copies (and the copy groups they join), scores them
 against their blocking candidates, then re-clusters the new documents together with the
-reports they link to and every member of those reports' cases. `link(documents)` is the same
-run from an empty index. A batch added later lands in the same cases as in a full run except
-when its evidence would now allow a merge an earlier run refused between two old reports
-outside its reach; `rightsledger link` (a full run) settles those.
+reports they link to and every member of those reports' cases (of a case too large to rebuild,
+a sample: see `extend`). `link(documents)` is the same run from an empty index. A batch added
+later lands in the same cases as in a full run except when its evidence would now allow a merge
+an earlier run refused between two old reports outside its reach, or would merge two cases too
+large to rebuild; `rightsledger link` (a full run) settles those.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from rightsledger.link.cases import (
 )
 from rightsledger.link.citations import citation_link
 from rightsledger.link.evidence import COMPONENT, DocLink, Reason
+from rightsledger.link.extend import extended
 from rightsledger.link.independence import Member, assess
 from rightsledger.link.index import CandidateIndex, InMemoryIndex
 from rightsledger.link.settings import LinkSettings, load_settings
@@ -204,6 +206,8 @@ class _Run:
         self.group: dict[str, str] = {}  # document -> its duplicate group's original
         self.fps: dict[str, duplicates.Fingerprint] = {}
         self.edges: list[PairScore] = []
+        self.large: set[str] = set()  # cases too large to rebuild: extended with what the run loaded
+        self.stored: dict[str, Case] = {}  # ... and those cases as stored
 
     # ------------------------------------------------------------ caches
 
@@ -311,7 +315,9 @@ class _Run:
         originals: set[str] = set()
         for d in self.new:
             fp = self.fingerprint(d.id)
-            for c in duplicates.candidates(fp, self.index, self.s, exclude=d.id):
+            found = duplicates.candidates(fp, self.index, self.s, exclude=d.id)
+            self.fetch(c for c in found if c not in self.fps)  # in one read, not one each
+            for c in found:
                 if c in new_ids and c < d.id:
                     continue  # a pair of new documents is checked once
                 if duplicates.compare(fp, self.fingerprint(c), self.s):
@@ -339,15 +345,16 @@ class _Run:
         new telling a bounded number of comparisons, the same whatever order the reports came in."""
         reg, qry = self.bkeys(doc_id)
         c = self.s.cases
-        most = int(c["max_block_candidates"])
+        most, per_key = int(c["max_block_candidates"]), int(c["max_key_documents"])
         # a crowded block: keep the reports sharing the most keys (the index ranks them)
-        blocked = self.index.nearest([("block", qry), ("blockq", reg)], doc_id, most)
+        blocked = self.index.nearest([("block", qry), ("blockq", reg)], doc_id, most, per_key)
         if len(blocked) == most:
             log.debug("document %s: a crowded block, comparing the %d closest reports", doc_id, most)
         found = {d for d, _ in blocked}
-        found |= {d for d, _ in self.index.nearest([("quote", self.qkeys(doc_id))], doc_id, int(c["max_quote_candidates"]))}
+        found |= {d for d, _ in self.index.nearest([("quote", self.qkeys(doc_id))], doc_id, int(c["max_quote_candidates"]), per_key)}
         root = self.root(doc_id)  # the copy group's original, then its smallest ids
-        found |= {root} | {d for d, _ in self.index.nearest([("dupgroup", [root])], doc_id, int(c["max_copy_candidates"]))}
+        copies = int(c["max_copy_candidates"])
+        found |= {root} | {d for d, _ in self.index.nearest([("dupgroup", [root])], doc_id, copies, copies + 1)}
         found |= self.overrides.partners(doc_id)
         found.discard(doc_id)
         return found
@@ -364,18 +371,28 @@ class _Run:
         for d in sorted(new_ids):
             cands = sorted(self.neighbours(d))
             self.fetch(cands)
+            to_old: list[PairScore] = []
             for e in cands:
                 if e in new_ids:
-                    if (min(d, e), max(d, e)) in scored:
-                        continue
-                    scored.add((min(d, e), max(d, e)))
-                if self.prof(e) and self.score(d, e) and e not in new_ids:
-                    touched.add(e)
+                    if (min(d, e), max(d, e)) not in scored:
+                        scored.add((min(d, e), max(d, e)))
+                        self.edges += self.score(d, e)
+                elif self.prof(e):
+                    to_old += self.score(d, e)
+            for p in self.strongest(d, to_old):
+                self.edges.append(p)
+                touched.add(p.b[0] if p.a[0] == d else p.a[0])
             touched |= self.overrides.partners(d) - new_ids
         old = set(touched)
-        cases = {i.case_id for e in touched for i in self.doc(e).incidents if i.case_id}
-        if cases:
-            old |= set(self.index.lookup("case", sorted(cases)))
+        # a re-linked report's own cases too: they may lose it
+        cases = {i.case_id for e in touched | {d.id for d in self.new} for i in self.doc(e).incidents if i.case_id}
+        most, sample = int(self.s.cases["max_case_rebuild"]), int(self.s.cases["large_case_sample"])
+        for cid in sorted(cases):
+            members = sorted(self.index.lookup("case", [cid], per_key=most + 1))
+            if len(members) > most:  # extended, not rebuilt: its reports reached, and a sample of it
+                self.large.add(cid)
+                members = members[:sample]
+            old |= set(members)
         old -= new_ids
         self.fetch(old)
         # Pairs of old reports were scored when the later of the two arrived and are kept in
@@ -383,21 +400,39 @@ class _Run:
         # its new reports' pairs however large the cases they join.
         known = {p.key for o in old for p in self.prof(o)}
         stored = {i.case_id for o in old for i in self.doc(o).incidents if i.case_id}
-        for e in self.index.case_edges(sorted(stored)):
-            if e.a in known and e.b in known:
-                self.edges.append(e)
+        for case in self.index.stored_cases(sorted(stored)):
+            if case.id in self.large:
+                self.stored[case.id] = case
+            for e in case.reasons + [e for e, _ in case.refused]:
+                if e.a in known and e.b in known:
+                    self.edges.append(e)
         return sorted(new_ids | {o for o in old if self.prof(o)})
 
-    def score(self, d: str, e: str) -> bool:
-        """Match the incidents of two documents; keep the links found; True when any matched.
-        The pair is scored in id order, as a full run meets it, whichever run meets it first."""
+    def score(self, d: str, e: str) -> list[PairScore]:
+        """The links between the incidents of two documents. The pair is scored in id order, as
+        a full run meets it, whichever run meets it first."""
         d, e = min(d, e), max(d, e)
         pd, pe = self.prof(d), self.prof(e)
         if self.root(d) != self.root(e) and all(quick_reject(x, y, (), self.s) for x in pd for y in pe):
-            return False  # only copies waive the cheap vetoes, so the document links are not needed
-        matches = match_documents(self.prof(d), self.prof(e), self.doc_links(d, e), self.s)
-        self.edges += matches
-        return bool(matches)
+            return []  # only copies waive the cheap vetoes, so the document links are not needed
+        return match_documents(pd, pe, self.doc_links(d, e), self.s)
+
+    def strongest(self, doc_id: str, links: list[PairScore]) -> list[PairScore]:
+        """The links from a new report to old ones that the run follows: the strongest into each
+        case they reach, then the strongest others up to `max_links_per_report`. A report that
+        matches hundreds of tellings of its story needs a few of them to join their case; following
+        all would re-cluster every telling each time one more arrives."""
+        ranked = sorted(links, key=lambda p: (-p.score, p.a, p.b))
+        cases: set[str] = set()
+        kept: list[PairScore] = []
+        rest: list[PairScore] = []
+        for p in ranked:
+            old = p.b if p.a[0] == doc_id else p.a
+            case = next((i.case_id for i in self.doc(old[0]).incidents if i.id == old[1]), None) or f"{old[0]}/{old[1]}"
+            (rest if case in cases else kept).append(p)
+            cases.add(case)
+        room = max(0, int(self.s.cases["max_links_per_report"]) - len(kept))
+        return kept + rest[:room]
 
     def make_cases(self, region: list[str], result: LinkResult) -> None:
         by_ref: dict[Ref, Profile] = {}
@@ -418,27 +453,42 @@ class _Run:
                 if (d.id, inc.id) not in by_ref:
                     result.case_of[inc.id] = None
 
+        # the loaded reports of a case too large to rebuild stay in it (analysts' splits aside),
+        # and two such cases are not merged by a run that sees a sample of each
+        new_ids = {d.id for d in self.new}
+        large_of = {ref: inc.case_id for ref, inc in incidents.items()
+                    if inc.case_id in self.large and ref in by_ref and ref[0] not in new_ids}
+        kept: dict[str, list[Ref]] = {}
+        for ref in sorted(large_of):
+            kept.setdefault(large_of[ref], []).append(ref)
         vetoes: dict[tuple[Ref, Ref], str | None] = {}
 
         def vetoed(x: Ref, y: Ref) -> str | None:
             # asked again for the same pair whenever a refused merge is retried: remembered
             if (x, y) in vetoes:
                 return vetoes[(x, y)]
+            cx, cy = large_of.get(x), large_of.get(y)
+            if cx and cy and cx != cy:
+                why = vetoes[(x, y)] = "large_cases: two cases too large to rebuild are merged by a full re-link only"
+                return why
             # only a copy link changes a veto (it waives date vetoes): no need for the other links
             copies = [DocLink("duplicate", x[0], y[0], 1.0)] if self.root(x[0]) == self.root(y[0]) else []
             why = vetoes[(x, y)] = veto_reason(by_ref[x], by_ref[y], copies, self.s, self.overrides.forbidden(x, y))
             return why
 
         merges = [(a, b) for a, b in self.overrides.merge if a in by_ref and b in by_ref]
+        merges += [(a, b) for refs in kept.values() for a, b in itertools.pairwise(refs)]
         clustering = cluster(by_ref, self.edges, vetoed, merges)
         accepted: dict[str, list[PairScore]] = {}
         where: dict[Ref, str] = {}
         claimed: set[str] = set()
         for comp in clustering.components:
             # a case keeps its id as reports join or leave it: the first earlier id among its
-            # members not already taken by another case; a new case is named by its smallest member
-            # (or a variant of that name when the rest of its old case, split off, kept it)
-            earlier = [incidents[ref].case_id for ref in comp if incidents[ref].case_id]
+            # members not already taken by another case (a large case's id first, and only with the
+            # reports kept in it); a new case is named by its smallest member (or a variant of that
+            # name when the rest of its old case, split off, kept it)
+            earlier = sorted((c for ref in comp if (c := incidents[ref].case_id) and (c not in self.large or ref in large_of)),
+                             key=lambda c: c not in self.large)
             cid = next((c for c in earlier if c not in claimed), None) or next(
                 n for v in itertools.count() if (n := case_id(comp, v)) not in claimed)
             claimed.add(cid)
@@ -469,14 +519,15 @@ class _Run:
             types = sorted({t for incs in per_doc.values() for inc in incs for t in inc.types})
             places = sorted({n for incs in per_doc.values() for inc in incs for p in inc.places
                              for n in (p.name, p.county, p.province) if n})
-            result.cases.append(
-                Case(cid, a.status, types, sorted(i for _, i in comp), a.members, a.independent_origins, a.conflicts,
-                     a.facts, links, accepted.get(cid, []), refused.get(cid, []), places)
-            )
+            case = Case(cid, a.status, types, sorted(i for _, i in comp), a.members, a.independent_origins, a.conflicts,
+                        a.facts, links, accepted.get(cid, []), refused.get(cid, []), places)
+            if cid in self.stored:
+                case = extended(self.stored[cid], case, set(region), int(self.s.cases["max_refused_per_case"]))
+            result.cases.append(case)
         for d in region:
             self.index.add_keys("case", d, sorted({where[(d, p.incident_id)] for p in self.prof(d)}))
         result.cases.sort(key=lambda c: c.id)
-        result.retired = sorted(old_ids - {c.id for c in result.cases})
+        result.retired = sorted(old_ids - {c.id for c in result.cases} - self.large)
         result.links = [all_links[k] for k in sorted(all_links)]
         log.debug("linked %d documents: region %d, %d cases", len(self.new), len(region), len(result.cases))
 

@@ -532,51 +532,52 @@ class CandidateKeys:
                 rows = [{"kind": kind, "key": k, "document_id": d} for d in chunk for k in sorted(pending[(kind, d)])]
                 bulk.insert_rows(conn, link_keys, ("kind", "key", "document_id"), rows)
 
-    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None) -> dict[str, int]:
+    def lookup(self, kind: str, keys: Iterable[str], common: int | None = None, per_key: int | None = None) -> dict[str, int]:
         if self._pending:
             self.flush()
         counts: Counter[str] = Counter()
-        for chunk in _chunks(sorted({_key(k) for k in keys})):
-            if common is not None:
-                q = (select(link_keys.c.key).where(link_keys.c.kind == kind, link_keys.c.key.in_(chunk))
-                     .group_by(link_keys.c.key).having(func.count() <= common))
-                chunk = list(self.repo.conn.execute(q).scalars())
-                if not chunk:
-                    continue
-            q = (select(link_keys.c.document_id, func.count().label("n"))
-                 .where(link_keys.c.kind == kind, link_keys.c.key.in_(chunk)).group_by(link_keys.c.document_id))
-            for r in self.repo.conn.execute(q):
-                counts[r.document_id] += r.n
+        wanted = sorted({_key(k) for k in keys})
+        conn = self.repo.conn
+        if common is None and per_key is None:
+            for chunk in _chunks(wanted):
+                q = (select(link_keys.c.document_id, func.count()).where(link_keys.c.kind == kind, link_keys.c.key.in_(chunk))
+                     .group_by(link_keys.c.document_id))
+                counts.update(dict(conn.execute(q).all()))
+            return dict(counts)
+        # A bounded key is read as its own range of the primary key (kind, key, document_id): a key
+        # that a million reports carry costs what `per_key` (or `common` + 1) rows cost.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        cap = max(n for n in (per_key, None if common is None else common + 1) if n is not None)
+        one = (f"SELECT * FROM (SELECT key, document_id FROM link_keys WHERE kind = {mark} AND key = {mark} "
+               f"ORDER BY document_id LIMIT {int(cap)}) AS k")
+        for chunk in _chunks(wanted, 100):
+            rows = " UNION ALL ".join([one] * len(chunk))
+            params = tuple(x for k in chunk for x in (kind, k))
+            if common is None:  # counted by the database
+                sql = f"SELECT document_id, count(*) FROM ({rows}) AS u GROUP BY document_id"
+                counts.update(dict(conn.exec_driver_sql(sql, params).all()))
+                continue
+            found: dict[str, list[str]] = defaultdict(list)
+            for key, doc_id in conn.exec_driver_sql(rows, params):
+                found[key].append(doc_id)
+            for ids in found.values():
+                if len(ids) <= common:  # else too common to tell documents apart
+                    counts.update(sorted(ids)[:per_key])
         return dict(counts)
 
-    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int) -> list[tuple[str, int]]:
-        """The `limit` documents sharing the most keys with these (kind, keys) queries, most
-        first, then by id: counted and ranked by the database, which returns only those."""
-        if self._pending:
-            self.flush()
-        parts = []
+    def nearest(self, queries: Sequence[tuple[str, Iterable[str]]], exclude: str, limit: int,
+                per_key: int | None = None) -> list[tuple[str, int]]:
+        counts: Counter[str] = Counter()
         for kind, keys in queries:
-            wanted = sorted({_key(k) for k in keys})
-            if wanted:
-                parts.append(select(link_keys.c.document_id).where(link_keys.c.kind == kind, link_keys.c.key.in_(wanted)))
-        if not parts:
-            return []
-        matches = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-        n = func.count().label("n")
-        doc = matches.c.document_id
-        by_id = doc.collate("C") if self.repo.conn.dialect.name == "postgresql" else doc  # ties as Python orders them
-        q = select(doc, n).where(doc != exclude).group_by(doc).order_by(n.desc(), by_id).limit(limit)
-        return [(r.document_id, r.n) for r in self.repo.conn.execute(q)]
+            counts.update(self.lookup(kind, keys, per_key=per_key))
+        counts.pop(exclude, None)
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
 
-    def case_edges(self, case_ids: Iterable[str]) -> list[Any]:
+    def stored_cases(self, case_ids: Iterable[str]) -> list[Any]:
         from rightsledger.link import Case  # the stored summary is `Case.explain()`
 
-        out: list[Any] = []
-        for chunk in _chunks(sorted(set(case_ids))):
-            for summary in self.repo.conn.execute(select(cases.c.summary).where(cases.c.id.in_(chunk))).scalars():
-                case = Case.from_json(dict(summary))
-                out += case.reasons + [e for e, _ in case.refused]
-        return out
+        return [Case.from_json(dict(summary)) for chunk in _chunks(sorted(set(case_ids)))
+                for summary in self.repo.conn.execute(select(cases.c.summary).where(cases.c.id.in_(chunk))).scalars()]
 
     def documents(self, ids: Iterable[str]) -> list[Document]:
         return [d for chunk in _chunks(list(ids)) for d in self.repo.load(chunk)]
