@@ -647,8 +647,11 @@ def _incident_victims(text: str, v: Victims, links: _Covering, rules: AssemblyRu
 _LISTED = re.compile(r"(?:\s*,\s*|\s+(?:and|or)\s+|\s*[A-Z][\w'’-]*)*(?:,?\s+(?:and|or)\s+|\s*,\s*)")
 
 
+_PROVINCE_NOISE = re.compile(r"\b(?:province|sheng|do|region)\b|\W")
+
+
 def _fold(name: str) -> str:
-    return re.sub(r"\b(?:province|sheng|do|region)\b|\W", "", name.lower())
+    return _PROVINCE_NOISE.sub("", name.lower())
 
 
 def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sentence], starts: list[int],

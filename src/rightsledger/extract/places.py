@@ -272,7 +272,7 @@ def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], lis
             continue
         s, e, w = toks[i]
         # People: skip a Korean personal name unless a facility word or admin suffix follows.
-        p = _person_run(toks, i, lex, text)
+        p = _person_run(toks, i, lex, text) if folds[i] in lex.surnames else 0  # most words are no surname
         if p:
             k = i + p
             nxt = folds[k] if k < n else ""

@@ -540,8 +540,9 @@ def span_modality(text: str, sentence: Span, span: Span, cues: ModalityCues | No
     w = cues.windows
     left = _clause_left(text, max(sentence.start, span.start - w["window_before"]), span.start)
     right = _clause_right(text, span.end, min(sentence.end, span.end + w["window_after"]))
-    before = cues.any_before is None or _first_match(cues.any_before, text, left, span.start) is not None
-    after = cues.any_after is None or _first_match(cues.any_after, text, span.end, right) is not None
+    # Whether any cue is there at all: the match itself is not needed (no Span built).
+    before = cues.any_before is None or cues.any_before.search_window(text, left, span.start) is not None
+    after = cues.any_after is None or cues.any_after.search_window(text, span.end, right) is not None
     if not (before or after):
         return "asserted", None
     for cls in MODALITY_CLASSES:
