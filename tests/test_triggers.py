@@ -241,3 +241,20 @@ def test_word_scan_knows_a_pattern_that_opens_at_a_word(pattern, opens):
     from rightsledger.extract.lexicon import _opens_at_word_start
 
     assert _opens_at_word_start(pattern) is opens
+
+
+_CLAUSE_PIECES = st.lists(st.sampled_from(
+    [" ", "\u00a0", "\n", "\t", "–", "—", "-", ";", ":", "“", "”", '"', "(", ")", ",", ".", "a", "ſ", "K", "İ", "ı", "word"]),
+    max_size=14).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CLAUSE_PIECES, st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=8))
+def test_clause_stop_matches_what_the_plain_alternation_matches(text, lo, cut):
+    import re
+
+    from rightsledger.extract.triggers import _CLAUSE_STOP
+
+    plain = re.compile(r"[;:“”\"]|\s[–—]\s|\(|\)")
+    hi = max(lo, len(text) - cut)
+    assert [m.span() for m in _CLAUSE_STOP.finditer(text, lo, hi)] == [m.span() for m in plain.finditer(text, lo, hi)]

@@ -554,7 +554,11 @@ def span_modality(text: str, sentence: Span, span: Span, cues: ModalityCues | No
     return "asserted", None
 
 
-_CLAUSE_STOP = re.compile(r"[;:“”\"]|\s[–—]\s|\(|\)")
+# What ends a clause to the left of a trigger: one of ;:“”"() or a dash between spaces. The same
+# matches as r"[;:“”\"]|\s[–—]\s|\(|\)", written to start with one character class (the look-behind
+# then says which kind was read) so that the regex engine scans for the class in its fast loop
+# instead of trying every branch at every character.
+_CLAUSE_STOP = re.compile(r"[;:“”\"()\s](?:(?<=[;:“”\"()])|(?<=\s)[–—]\s)")
 
 
 def _clause_left(text: str, lo: int, hi: int) -> int:
