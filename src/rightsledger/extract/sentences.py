@@ -17,7 +17,10 @@ COMPONENT = "sentences.v1"
 # A paragraph ends at a blank line.
 _PARA = re.compile(r"\n[ \t\u00a0]*\n\s*")
 # A line break inside a paragraph ends a sentence unless the text clearly runs on (hard wrap).
-_LINEBREAK = re.compile(r"[ \t]*\n[ \t]*")
+# The same matches as r"[ \t]*\n[ \t]*", written with branches that each open with a literal so
+# that the regex engine scans for their first characters in its fast loop instead of trying the
+# pattern at every character of the paragraph.
+_LINEBREAK = re.compile(r"(?:\n|\t[ \t]*\n| [ \t]*\n)[ \t]*")
 _RUNS_ON_BEFORE = re.compile(
     r"(?:\b(?:the|a|an|of|in|into|to|and|or|but|by|from|with|for|on|at|as|that|who|which|North|South|"
     r"Mr|Mrs|Ms|Dr)|[,\-–])$"
