@@ -30,7 +30,9 @@ _TERMINAL = re.compile(r"[.!?…:;\"'”’)]$")
 _ENDS_CLAUSE = re.compile(r"[.!?…:;\"'”’)]\s*$")
 _WRAP_MIN_LINE = 40
 # Candidate sentence ends: terminal punctuation, optional closing quotes/brackets, then space.
-_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0080-\uffff])")
+# ("[.!?…][.!?…]*" rather than "[.!?…]+": the same matches, but a pattern that opens with a class
+# is scanned for in the regex engine's fast loop, one that opens with a repeat is tried everywhere.)
+_END = re.compile(r"[.!?…][.!?…]*[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0080-\uffff])")
 _ABBREV = frozenset(
     """mr mrs ms dr st mt gen lt col sgt capt cpt maj jr sr prof rev vs etc no nos vol fig jan feb mar apr
     jun jul aug sep sept oct nov dec u.s u.n u.k e.g i.e a.m p.m inc ltd co corp dept gov sen rep""".split()
