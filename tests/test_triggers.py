@@ -258,3 +258,16 @@ def test_clause_stop_matches_what_the_plain_alternation_matches(text, lo, cut):
     plain = re.compile(r"[;:“”\"]|\s[–—]\s|\(|\)")
     hi = max(lo, len(text) - cut)
     assert [m.span() for m in _CLAUSE_STOP.finditer(text, lo, hi)] == [m.span() for m in plain.finditer(text, lo, hi)]
+
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CLAUSE_PIECES, st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=8))
+def test_clause_end_matches_what_the_plain_alternation_matches(text, lo, cut):
+    import re
+
+    from rightsledger.extract.triggers import _CLAUSE_END
+
+    plain = re.compile(r"[,;:“”\"]|\s[–—]\s|\(")
+    hi = max(lo, len(text) - cut)
+    assert [m.span() for m in _CLAUSE_END.finditer(text, lo, hi)] == [m.span() for m in plain.finditer(text, lo, hi)]
