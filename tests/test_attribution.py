@@ -321,3 +321,19 @@ def test_citations_cue_before_an_outlet_is_a_whole_word(text, cited):
     from rightsledger.extract.attribution import _default_registry, find_citations
 
     assert [c.outlet for c in find_citations(text, _default_registry())] == cited
+
+
+
+_SENT_END_PIECES = st.lists(st.sampled_from([" ", "\u00a0", "\n", "\t", ".", "!", "?", ",", "a", "ſ", "K", "İ", "ı", "word"]),
+                            max_size=14).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SENT_END_PIECES, st.integers(min_value=0, max_value=8))
+def test_sentence_end_matches_what_the_plain_alternation_matches(text, pos):
+    import re
+
+    from rightsledger.extract.attribution import _SENT_END
+
+    plain = re.compile(r"[.!?](?:[\s\u00a0]|$)|\n")
+    assert [m.span() for m in _SENT_END.finditer(text, pos)] == [m.span() for m in plain.finditer(text, pos)]
