@@ -37,7 +37,8 @@ __all__ = ["COMPONENT", "find_victims"]
 COMPONENT = "victims.v1"
 
 _SP = r"[\s\u00a0]{1,3}"
-# r"[.!?;]\s|\n" written to start with one character class (see triggers._CLAUSE_STOP): same matches.
+# r"[.!?;]\s|\n" written to open with one character class (the look-behind then says which branch
+# was read), so that the regex engine can scan ahead for it: the same matches.
 _SENTENCE_END = re.compile(r"[.!?;\n](?:(?<=\n)|\s)")
 _WS = re.compile(r"\s+")
 # Compiled once: the module-level re functions look each pattern up in re's cache on every call.
