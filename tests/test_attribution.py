@@ -264,6 +264,22 @@ def test_citations_reported_name_window_scan_matches_the_plain_pattern(text):
     assert [(m.span(), m.group("name")) for m in fast.finditer(text)] == [(m.span(), m.group("name")) for m in plain.finditer(text)]
 
 
+
+@settings(max_examples=400, deadline=None)
+@given(_REPORTED_PIECES, st.integers(min_value=0, max_value=20))
+def test_citations_reported_name_matches_the_repeat_first_spelling(text, pos):
+    """The packaged pattern opens with one capitalised word so that the engine can scan ahead for
+    a capital; it must match what "(?:word){1,4}" matches, groups included."""
+    import re
+
+    from rightsledger.extract.lexicon import lexicon
+
+    packaged = re.compile(lexicon("citations")["reported_name"])
+    word = r"[A-Z][\w\u2019\u0027\-]{0,20}[ \t]{1,2}"
+    plain = re.compile(rf"(?P<name>(?:{word}){{1,4}})(?:newspaper[ \t]{{1,2}}|daily[ \t]{{1,2}})?(?:reported|reports|said|says|wrote)\b")
+    assert [(m.span(), m.group("name")) for m in packaged.finditer(text, pos)] == \
+        [(m.span(), m.group("name")) for m in plain.finditer(text, pos)]
+
 def test_end_literal_regex_scans_whole_text_when_unsafe():
     import re
 
@@ -305,3 +321,19 @@ def test_citations_cue_before_an_outlet_is_a_whole_word(text, cited):
     from rightsledger.extract.attribution import _default_registry, find_citations
 
     assert [c.outlet for c in find_citations(text, _default_registry())] == cited
+
+
+
+_SENT_END_PIECES = st.lists(st.sampled_from([" ", "\u00a0", "\n", "\t", ".", "!", "?", ",", "a", "ſ", "K", "İ", "ı", "word"]),
+                            max_size=14).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SENT_END_PIECES, st.integers(min_value=0, max_value=8))
+def test_sentence_end_matches_what_the_plain_alternation_matches(text, pos):
+    import re
+
+    from rightsledger.extract.attribution import _SENT_END
+
+    plain = re.compile(r"[.!?](?:[\s\u00a0]|$)|\n")
+    assert [m.span() for m in _SENT_END.finditer(text, pos)] == [m.span() for m in plain.finditer(text, pos)]

@@ -142,3 +142,27 @@ def test_dates_rules_tried_at_first_words_match_a_window_scan(text, cuts):
         fast = [(m.start(), m.end()) for m in rule.regex.finditer_windows(text, windows)]
         plain = [(m.start(), m.end()) for lo, hi in windows for m in rule.regex.regex.finditer(text, lo, hi)]
         assert fast == plain, rule.id
+
+
+
+_ISO_PIECES = st.lists(st.sampled_from(["1", "2", "0", "9", "8", "12", "2023", "1999", "-", ".", "/", " ", "x", "ſ", "K", "İ", "ı", "٢", "\n"]),
+                       max_size=16).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ISO_PIECES, st.integers(min_value=0, max_value=10), st.integers(min_value=0, max_value=6))
+def test_iso_date_pattern_matches_the_lookbehind_first_spelling(text, lo, cut):
+    """The packaged iso_date rule reads the year's first digit before its look-behind (so the regex
+    engine can scan ahead for it); it must match what the look-behind-first spelling matches."""
+    import re
+
+    from rightsledger.extract.dates import _compiled
+    from rightsledger.extract.lexicon import lexicon
+
+    year = lexicon("dates")["fragments"]["year"]
+    plain = re.compile(rf"(?<![\d.\-/])(?P<y>(?:{year}))(?P<sep>[\-./])(?P<m_num>1[0-2]|0?[1-9])(?P=sep)"
+                       rf"(?P<d>3[01]|[12]\d|0?[1-9])(?!\w|[.\-/]\d)", re.IGNORECASE)
+    packaged = next(r for r in _compiled()[1] if r.id == "iso_date").regex.regex
+    hi = max(lo, len(text) - cut)
+    assert [(m.span(), m.groupdict()) for m in packaged.finditer(text, lo, hi)] == \
+        [(m.span(), m.groupdict()) for m in plain.finditer(text, lo, hi)]

@@ -186,6 +186,7 @@ def test_phrases_ending_a_slice_are_found_as_a_plain_search_of_the_slice_finds_t
         found, plain = tail.search_slice(text, lo, hi), tail.regex.search(text[lo:hi])
         assert (found.span() if found else None) == (plain.span() if plain else None)
     assert rules.exclude_place_before.ends is not None and rules.audience_before.ends is not None  # the precheck is in use
+    assert rules.exclude_place_before.by_end is not None  # and the search with the slice's own phrases
 
 
 def test_phrase_ends_are_the_last_words_of_finite_phrases_only() -> None:
@@ -195,3 +196,11 @@ def test_phrase_ends_are_the_last_words_of_finite_phrases_only() -> None:
         "to", "except", "for", "mobilised", "mobilized", "from"}
     assert phrase_ends(["interview(?: with [\\w ]{1,30})?"]) is None  # not a finite set of phrases
     assert phrase_ends(["to,"]) is None and phrase_ends(["über"]) is None  # a non-word end, a non-ASCII letter
+
+
+def test_fragments_are_grouped_by_the_last_words_of_their_phrases() -> None:
+    from rightsledger.extract.prechecks import fragments_by_end
+
+    assert fragments_by_end(["defect(?:ed|ing)? to", "except(?: for)?", "fled to"]) == {
+        "to": ["defect(?:ed|ing)? to", "fled to"], "except": ["except(?: for)?"], "for": ["except(?: for)?"]}
+    assert fragments_by_end(["fled to", "interview(?: with [\\w ]{1,30})?"]) is None

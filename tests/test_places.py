@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from rightsledger.extract import places
 from rightsledger.extract.places import Toponym, explain_toponyms, find_toponyms
 from rightsledger.gazetteer import distance_km, load_gazetteer
 
@@ -151,3 +155,17 @@ def test_places_gap_between_names_is_read_only_as_far_as_a_joining_phrase_reache
     listed = find_toponyms("Families were sent to Ryongwol village and\n   Changgom village in Sinwon county.")
     assert [t.span.text for t in listed] == ["Ryongwol village", "Changgom village", "Sinwon county"]
     assert [t.container.name if t.container else None for t in listed[:2]] == ["Sinwon", "Sinwon"]
+
+
+_CAP_PIECES = st.lists(st.sampled_from(
+    ["A", "Z", "a", "z", "É", "é", "Ā", "ſ", "K", "İ", "ı", "Ω", "Я", "한", "9", "_", "'", "’", "-", " ", "\n", ".", "(", "Kim"]),
+    max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CAP_PIECES, st.integers(min_value=0, max_value=14))
+def test_capital_search_finds_what_the_lookbehind_first_pattern_finds(text, pos):
+    plain = re.compile(r"(?<![\w'’])" + places._CAPITALS)
+    found, expected = places._CAP_RE.search(text, pos), plain.search(text, pos)
+    assert (found.span() if found else None) == (expected.span() if expected else None)
+    assert [m.span() for m in places._CAP_RE.finditer(text, pos)] == [m.span() for m in plain.finditer(text, pos)]

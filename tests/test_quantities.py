@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rightsledger.extract.numbers import parse_number
-from rightsledger.extract.quantities import find_victims
+from rightsledger.extract.quantities import _SENTENCE_END, find_victims
 from rightsledger.model import VICTIM_UNITS
 
 CASES = json.loads((Path(__file__).parent / "cases" / "victims.json").read_text())["cases"]
@@ -112,3 +113,14 @@ def test_victims_verb_search_in_a_slice_matches_a_search_of_the_slice(before, wi
     found = verb.search_slice(text, lo, hi)
     plain = verb.regex.search(window)
     assert (found.span() if found else None) == (plain.span() if plain else None)
+
+
+_END_PIECES = st.lists(st.sampled_from([" ", "\u00a0", "\n", "\t", ".", "!", "?", ";", ",", "a", "ſ", "K", "İ", "ı", "word"]),
+                       max_size=14).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_END_PIECES, st.integers(min_value=0, max_value=8))
+def test_sentence_end_matches_what_the_plain_alternation_matches(text, pos):
+    plain = re.compile(r"[.!?;]\s|\n")
+    assert [m.span() for m in _SENTENCE_END.finditer(text, pos)] == [m.span() for m in plain.finditer(text, pos)]

@@ -241,3 +241,24 @@ def test_word_scan_knows_a_pattern_that_opens_at_a_word(pattern, opens):
     from rightsledger.extract.lexicon import _opens_at_word_start
 
     assert _opens_at_word_start(pattern) is opens
+
+
+_CLAUSE_PIECES = st.lists(st.sampled_from(
+    [" ", "\u00a0", "\n", "\t", "–", "—", "-", ";", ":", "“", "”", '"', "(", ")", ",", ".", "a", "ſ", "K", "İ", "ı", "word"]),
+    max_size=14).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CLAUSE_PIECES, st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=8))
+def test_clause_bounds_are_where_the_plain_patterns_put_them(text, lo, cut):
+    """The clause around a trigger ends where the plain patterns' matches say: after the last
+    match of one to its left, at the first match of the other to its right."""
+    import re
+
+    from rightsledger.extract.triggers import _clause_left, _clause_right
+
+    hi = max(lo, len(text) - cut)
+    left = [m.end() for m in re.compile(r"[;:“”\"]|\s[–—]\s|\(|\)").finditer(text, lo, hi)]
+    right = re.compile(r"[,;:“”\"]|\s[–—]\s|\(").search(text, lo, hi)
+    assert _clause_left(text, lo, hi) == (left[-1] if left else lo)
+    assert _clause_right(text, lo, hi) == (right.start() if right else hi)

@@ -38,7 +38,9 @@ log = logging.getLogger(__name__)
 
 _SP = r"[\s\u00a0]{1,3}"
 _HS = r"[ \t\u00a0]{1,3}"  # within a phrase: never across a line break
-_SENT_END = re.compile(r"[.!?](?:[\s\u00a0]|$)|\n")
+# r"[.!?](?:[\s\u00a0]|$)|\n" written to open with one character class (the look-behind says which
+# branch was read): the same matches, and the regex engine can scan ahead for the class.
+_SENT_END = re.compile(r"[.!?\n](?:(?<=\n)|[\s\u00a0]|$)")
 _PARA_END = re.compile(r"\n[ \t\u00a0]*\n")
 _OPEN = "\u201c"
 _CLOSE = "\u201d"
@@ -46,6 +48,13 @@ _CLOSE = "\u201d"
 # abbreviation ("the U.S.-funded broadcaster").
 _MOD_GAP = re.compile(r"[ \t\u00a0]{1,3}|\.?[\-\u2019']|(?<=\b[A-Z])\.[ \t\u00a0]?")
 _QUOTE_CHARS = re.compile(r"[\u201c\u201d\"]")
+_BLANK = re.compile(r"\s*")
+_MEDIA_OR_COMMA = re.compile(r"\s{0,3}(?:media|,)")
+# What a byline holds besides the outlet: a name, a date, a dateline city, punctuation.
+_BYLINE_NAME = re.compile(r"\b(?:By|by)\s+[A-Z][\w.\-]+(?:\s+[A-Z][\w.\-]+){0,3}")
+_BYLINE_DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\w*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{4}[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}\s+\w+\s+\d{4}")
+_BYLINE_CITY = re.compile(r"^[A-Z][A-Z .]{1,20}(?=\s*[\-\u2013\u2014(])")
+_BYLINE_PUNCT = re.compile(r"[\s\-\u2013\u2014/|,:;()\[\].]+")
 _SPECIFICITY = {k: i for i, k in enumerate(["unnamed", "media", "document", "organization", "insider", "witness", "defector", "resident", "official"])}
 # Kinds of informant that are people: what "the source" can refer to (a group or a report is not).
 _PERSONS = frozenset({"official", "resident", "defector", "witness", "insider"})
@@ -524,7 +533,7 @@ def _link_quotes(text: str, spans: list[tuple[int, int, str]], mentions: list[_M
                 speaker, how = j, "speaker before the quote"
         if speaker is None and (r.pronoun_after.search(text[close : close + 40]) or r.pronoun_before.search(text[max(0, qs - 101) : max(0, qs - 1)])):
             speaker, how = _last_before(mentions, starts, qs, prev_speaker), "pronoun or 'the source' refers back"
-        if speaker is None and prev_speaker is not None and rule != "quote.closed" and re.fullmatch(r"\s*", text[prev_end:qs - 1] if qs - 1 > prev_end else ""):
+        if speaker is None and prev_speaker is not None and rule != "quote.closed" and _BLANK.fullmatch(text[prev_end:qs - 1] if qs - 1 > prev_end else ""):
             speaker, how = prev_speaker, "continues the previous quotation"
         if speaker is None and prev_speaker is not None and _is_paragraph_start(text, qs - 1) and _prev_para_quoted(text, qs - 1, prev_end):
             speaker, how = prev_speaker, "continues the previous paragraph's quotation"
@@ -685,7 +694,7 @@ def _all_citations(text: str, registry: OutletRegistry) -> tuple[tuple[str, Span
 
 def _reports_after(text: str, pos: int, cr: _CiteRules) -> bool:
     tail = text[pos : pos + 60]
-    return bool(cr.after.search(tail)) or bool(re.match(r"\s{0,3}(?:media|,)", tail))
+    return bool(cr.after.search(tail)) or bool(_MEDIA_OR_COMMA.match(tail))
 
 
 def _cite_frame(text: str, start: int, end: int, cr: _CiteRules) -> str | None:
@@ -729,7 +738,7 @@ def _byline(text: str, start: int, end: int, cr: _CiteRules) -> bool:
     if cr.photo.search(prev):
         return False  # a credit under a caption
     rest = (text[line_start:start] + " " + text[end:line_end]).strip()
-    rest = re.sub(r"\b(?:By|by)\s+[A-Z][\w.\-]+(?:\s+[A-Z][\w.\-]+){0,3}", " ", rest)
-    rest = re.sub(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\w*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|\d{4}[./\-]\d{1,2}[./\-]\d{1,2}|\d{1,2}\s+\w+\s+\d{4}", " ", rest)
-    rest = re.sub(r"^[A-Z][A-Z .]{1,20}(?=\s*[\-\u2013\u2014(])", " ", rest.strip())  # dateline city
-    return not re.sub(r"[\s\-\u2013\u2014/|,:;()\[\].]+", "", rest)
+    rest = _BYLINE_NAME.sub(" ", rest)
+    rest = _BYLINE_DATE.sub(" ", rest)
+    rest = _BYLINE_CITY.sub(" ", rest.strip())  # dateline city
+    return not _BYLINE_PUNCT.sub("", rest)

@@ -206,14 +206,17 @@ def _month_num(g: dict[str, str], key: str, vocab: _Vocab) -> int:
     return vocab.months[g[key].lower().rstrip(".")]
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _day(s: str) -> int:
-    return int(re.match(r"\d+", s).group(0))  # type: ignore[union-attr]
+    return int(_DIGITS.match(s).group(0))  # type: ignore[union-attr]
 
 
 def _r_ymd(g: dict[str, str], vocab: _Vocab, published: date | None) -> tuple[_Resolved | None, bool]:
     mo = _month_num(g, "m", vocab)
     d = _day(g["d"])
-    days = [d, *(int(x) for x in re.findall(r"\d+", g.get("more", "")))]
+    days = [d, *(int(x) for x in _DIGITS.findall(g.get("more", "")))]
     y, relative = _year_of(g.get("y"), published)
     if y is None and published is not None and "y" not in g:
         y = _latest_year(mo, d, published)

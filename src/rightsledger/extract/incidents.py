@@ -28,7 +28,7 @@ from typing import Any, Iterator, Sequence
 
 from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
 from rightsledger.extract.lexicon import WordStartRegex
-from rightsledger.extract.prechecks import TailRegex, phrase_ends
+from rightsledger.extract.prechecks import TailRegex, fragments_by_end
 from rightsledger.extract.sentences import Sentence
 from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
 from rightsledger.model import Actor, Citation, DateValue, Incident, Place, Span, TypeFact, Victims, Why
@@ -88,7 +88,10 @@ def _alt(words: Sequence[str], *, at_end: bool = False) -> re.Pattern[str]:
 
 def _tail(words: Sequence[str]) -> TailRegex:
     """Words that must end the text before a fact ("fled to" before a place)."""
-    return TailRegex(_alt(words, at_end=True), phrase_ends(words))
+    by_end = fragments_by_end(words)
+    if by_end is None:
+        return TailRegex(_alt(words, at_end=True), None)
+    return TailRegex(_alt(words, at_end=True), frozenset(by_end), {end: _alt(some, at_end=True) for end, some in by_end.items()})
 
 
 def _prefix(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -647,8 +650,11 @@ def _incident_victims(text: str, v: Victims, links: _Covering, rules: AssemblyRu
 _LISTED = re.compile(r"(?:\s*,\s*|\s+(?:and|or)\s+|\s*[A-Z][\w'’-]*)*(?:,?\s+(?:and|or)\s+|\s*,\s*)")
 
 
+_PROVINCE_NOISE = re.compile(r"\b(?:province|sheng|do|region)\b|\W")
+
+
 def _fold(name: str) -> str:
-    return re.sub(r"\b(?:province|sheng|do|region)\b|\W", "", name.lower())
+    return _PROVINCE_NOISE.sub("", name.lower())
 
 
 def _incident_places(text: str, toponyms: Sequence[Any], sentences: Sequence[Sentence], starts: list[int],

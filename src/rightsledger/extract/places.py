@@ -34,7 +34,11 @@ _NEARBY_COUNTY_CHARS = 400  # an unknown village takes the county named this clo
 
 _TOKEN_RE = r"[^\W_][\w'’]*(?:[-‐][^\W_][\w'’]*)*"
 _TOKEN_GAP_RE = re.compile(rf"({_TOKEN_RE})(?:[\W_]{{1,3}}(?=[^\W_]))?")  # a token, then the gap to the next
-_CAP_RE = re.compile(r"(?<![\w'’])[A-ZÀ-ÖØ-Þ\u0100-\u017f\u0391-\u03a9\u0410-\u042f\uac00-\ud7a3]")
+_CAPITALS = r"[A-ZÀ-ÖØ-Þ\u0100-\u017f\u0391-\u03a9\u0410-\u042f\uac00-\ud7a3]"
+# A capital that does not continue a word: the same matches as "(?<![\w'’])" + capital, written
+# capital first so that a search runs the engine's fast scan for the class instead of trying the
+# look-behind at every character (the look-behind reads the character before the capital).
+_CAP_RE = re.compile(rf"{_CAPITALS}(?<![\w'’].)")
 _SENT_BREAK_RE = re.compile(r"[.!?;:\"“”()\[\]\n]")
 
 
@@ -272,7 +276,7 @@ def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], lis
             continue
         s, e, w = toks[i]
         # People: skip a Korean personal name unless a facility word or admin suffix follows.
-        p = _person_run(toks, i, lex, text)
+        p = _person_run(toks, i, lex, text) if folds[i] in lex.surnames else 0  # most words are no surname
         if p:
             k = i + p
             nxt = folds[k] if k < n else ""
@@ -612,7 +616,9 @@ def _resolve(ms: list[_Mention], gaz: Gazetteer) -> list[tuple[Scored, Candidate
             key = (m.name, m.hint, tuple(m.pool), tuple(ctx.get("within", ())), tuple(ctx.get("near", ())))
             hit = memo.get(key)
             if hit is None:
-                scored = [(c, *gaz._score(c, ex, m.hint, ctx, m.name)) for c, ex in ((gaz.candidate(x), ex) for x, ex in m.pool)]
+                # The first run only chooses (its choices are the context of the second): no reasons.
+                scored = [(c, *gaz._score(c, ex, m.hint, ctx, m.name, explain=prev is not None))
+                          for c, ex in ((gaz.candidate(x), ex) for x, ex in m.pool)]
                 scored.sort(key=lambda t: -t[1])
                 hit = memo[key] = (scored, scored[0][0] if scored else None)
             results.append(hit)
@@ -670,7 +676,7 @@ def _near_spellings(ms: list[_Mention], results: list[tuple[Scored, Candidate | 
         ctx: dict[str, Any] = {"level": m.hint, "country": focus}
         if box is not None:
             ctx["within"] = [box.gazetteer_id, box.name]
-        best = max(found, key=lambda t: gaz._score(t[0], False, m.hint, ctx, t[0].name)[0])[0]
+        best = max(found, key=lambda t: gaz._score(t[0], False, m.hint, ctx, t[0].name, explain=False)[0])[0]
         results[k] = ([(best, 0.0, [])], best)
         where = f" in {box.name}" if box is not None else f" ({best.country})"
         out[k] = (f"not in the gazetteer as written; read as {best.name}, {fewest} letter(s) different, "
@@ -706,7 +712,7 @@ def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
         if m.pool:
             key = (m.name, m.hint, id(m.pool))
             if key not in levels:
-                best = max(m.pool, key=lambda p: gaz._score(gaz.candidate(p[0]), p[1], m.hint, {}, m.name)[0])
+                best = max(m.pool, key=lambda p: gaz._score(gaz.candidate(p[0]), p[1], m.hint, {}, m.name, explain=False)[0])
                 levels[key] = gaz.candidate(best[0]).level
             m.level = levels[key]
         else:

@@ -18,7 +18,7 @@ from rightsledger.extract.lexicon import words
 
 _WORD = re.compile(r"\w+")
 
-__all__ = ["EndAnchored", "TailRegex", "phrase_ends"]
+__all__ = ["EndAnchored", "TailRegex", "fragments_by_end", "phrase_ends"]
 
 
 class EndAnchored:
@@ -66,6 +66,25 @@ def phrase_ends(fragments: Iterable[str]) -> frozenset[str] | None:
     """The lower-case last words of every phrase the fragments can match ("defect(?:ed|ing)? to"
     ends with "to"), or None when a fragment is not a small finite set of ASCII phrases each
     ending with a word character (a repeat such as "[\\w ]{1,30}", a class such as \\w)."""
+    by_end = fragments_by_end(fragments)
+    return None if by_end is None else frozenset(by_end)
+
+
+def fragments_by_end(fragments: Iterable[str]) -> dict[str, list[str]] | None:
+    """For each last word of `phrase_ends`, the fragments (in their order) with a phrase ending
+    with it; None when `phrase_ends` is."""
+    out: dict[str, list[str]] = {}
+    for fragment in fragments:
+        ends = _fragment_ends(fragment)
+        if ends is None:
+            return None
+        for end in sorted(ends):
+            out.setdefault(end, []).append(fragment)
+    return out
+
+
+def _fragment_ends(fragment: str) -> set[str] | None:
+    """The lower-case last words of the phrases one fragment can match (see `phrase_ends`)."""
     limit = 256
 
     def expand(items) -> set[str] | None:
@@ -94,35 +113,41 @@ def phrase_ends(fragments: Iterable[str]) -> frozenset[str] | None:
             out = {a + b for a in out for b in step}
         return out
 
+    try:
+        phrases = expand(sre.parse(fragment))
+    except re.error:
+        return None
+    if phrases is None:
+        return None
     ends: set[str] = set()
-    for fragment in fragments:
-        try:
-            phrases = expand(sre.parse(fragment))
-        except re.error:
+    for phrase in phrases:
+        if not phrase.isascii() or not re.match(r"\w", phrase[-1:]):
             return None
-        if phrases is None:
-            return None
-        for phrase in phrases:
-            if not phrase.isascii() or not re.match(r"\w", phrase[-1:]):
-                return None
-            ends.add(_WORD.findall(phrase.lower())[-1])
-    return frozenset(ends)
+        ends.add(_WORD.findall(phrase.lower())[-1])
+    return ends
 
 
 class TailRegex:
     """A pattern searched in the slice of text just before a fact, whose matches end the slice
     ("fled to" before a place: the phrase, then only non-word characters). When every match ends
     with one of a few words (`phrase_ends`), the slice is searched only if its last word is one
-    of them, read off the shared word index: most slices end with some other word."""
+    of them, read off the shared word index: most slices end with some other word. With
+    `by_end` (per last word, the pattern of only the phrases that end with it), the slice is
+    searched with the phrases its last word can end: a match exactly when the whole pattern
+    matches (with the same span, from the leftmost start to the slice's end), for a fraction of
+    the alternatives tried at each word."""
 
-    __slots__ = ("regex", "ends")
+    __slots__ = ("regex", "ends", "by_end")
 
-    def __init__(self, regex: re.Pattern[str], ends: frozenset[str] | None) -> None:
+    def __init__(self, regex: re.Pattern[str], ends: frozenset[str] | None,
+                 by_end: dict[str, re.Pattern[str]] | None = None) -> None:
         self.regex = regex
         self.ends = ends
+        self.by_end = by_end if ends is not None else None
 
     def search_slice(self, text: str, lo: int, hi: int) -> re.Match[str] | None:
-        """`regex.search(text[lo:hi])`."""
+        """`regex.search(text[lo:hi])` (or, with `by_end`, a match of the same span)."""
+        rx = self.regex
         if self.ends is not None:
             index = words(text)
             k = bisect_left(index.starts, hi) - 1
@@ -131,6 +156,9 @@ class TailRegex:
             start, end, low = index.toks[k]
             # a last word cut by the slice's edges, or with non-ASCII letters (which may fold to an
             # ASCII one), is left to the regex
-            if start >= lo and end <= hi and low not in self.ends and text[start:end].isascii():
-                return None
-        return self.regex.search(text[lo:hi])
+            if start >= lo and end <= hi and text[start:end].isascii():
+                if low not in self.ends:
+                    return None
+                if self.by_end is not None:
+                    rx = self.by_end[low]
+        return rx.search(text[lo:hi])

@@ -37,8 +37,17 @@ __all__ = ["COMPONENT", "find_victims"]
 COMPONENT = "victims.v1"
 
 _SP = r"[\s\u00a0]{1,3}"
-_SENTENCE_END = re.compile(r"[.!?;]\s|\n")
+# r"[.!?;]\s|\n" written to open with one character class (the look-behind then says which branch
+# was read), so that the regex engine can scan ahead for it: the same matches.
+_SENTENCE_END = re.compile(r"[.!?;\n](?:(?<=\n)|\s)")
 _WS = re.compile(r"\s+")
+# Compiled once: the module-level re functions look each pattern up in re's cache on every call.
+_AND = re.compile(r"\s+and\s+")
+_YEAR_LEAD = re.compile(r"\d{4}\b")
+_PASSIVE_AUX = re.compile(r"\b(?:was|has\s+been|had\s+been|is\s+being|got|were)\b", re.IGNORECASE)
+_COORDINATED = re.compile(r",?\s{1,3}(?:and|plus|as well as)\s{1,3}|,\s{1,3}")
+_DESC_STOP = re.compile(r"\b(?:were|was|are|is|have|has|had|said|told|says)\b|,")
+_WATCH = re.compile(r"\b(?:watch|witness|see|attend)", re.IGNORECASE)
 # "12 were arrested": the verbs a bare count is the subject of, and the gap before them.
 _BARE_VERBS = ("were", "was", "had been", "have been", "got", "received", "faced", "are being", "were later")
 _BARE_VERB_WORDS = tuple(dict.fromkeys(v.split()[0] for v in _BARE_VERBS))
@@ -425,7 +434,7 @@ def _from_group(m: re.Match[str], r: _Rules) -> _Found | None:
     if not vague and (count is None or count < 1):
         return None
     noun = " ".join(m.group("noun").lower().replace("-", " ").split())
-    first = re.split(r"\s+and\s+", noun)[0]
+    first = _AND.split(noun)[0]
     unit = r.unit_of.get(first, "persons")
     approx = bool(m.group("approx")) or bool(m.group("after")) or vague is not None
     if m.group("approx") and m.group("approx").lower() in ("some",) and vague:
@@ -449,7 +458,7 @@ def _background(text: str, f: _Found, r: _Rules) -> bool:
         if f.count >= r.population_min and r.population_after.match(after):
             return True
         written = text[f.start : f.end]
-        lead = re.match(r"\d{4}\b", written)
+        lead = _YEAR_LEAD.match(written)
         if lead and 1900 <= int(lead.group(0)) <= 2099 and r.year_cue.search(before):
             return True  # "in 2019 residents were…" is a year, not a count
     return False
@@ -459,7 +468,7 @@ def _verb_next_to(text: str, start: int, end: int, r: _Rules) -> bool:
     after = text[end : end + 100]
     cut = _SENTENCE_END.search(after)
     after = after[: cut.start()] if cut else after
-    if re.search(r"\b(?:was|has\s+been|had\s+been|is\s+being|got|were)\b", after[:60], re.IGNORECASE) and r.verb.search_slice(
+    if _PASSIVE_AUX.search(after[:60]) and r.verb.search_slice(
             text, end, end + min(90, len(after))):
         return True
     return bool(r.verb_before.search(text[max(0, start - 50) : start]))
@@ -477,7 +486,7 @@ def _coordinate(text: str, found: list[_Found]) -> list[_Found]:
             and f.count is not None
             and prev.rule.startswith("count.n")
             and f.rule.startswith("count.n")
-            and re.fullmatch(r",?\s{1,3}(?:and|plus|as well as)\s{1,3}|,\s{1,3}", text[prev.end : f.start])
+            and _COORDINATED.fullmatch(text[prev.end : f.start])
         ):
             out[-1] = _Found(prev.start, f.end, prev.count + f.count, "persons", prev.approximate or f.approximate, "count.coordinated", f"{prev.noun} and {f.noun}")
             continue
@@ -491,7 +500,7 @@ def _victims(text: str, f: _Found, r: _Rules) -> Victims:
     desc_end = f.end
     if tail:
         t = tail.group(0)
-        stop = re.search(r"\b(?:were|was|are|is|have|has|had|said|told|says)\b|,", t[1:])
+        stop = _DESC_STOP.search(t[1:])
         desc_end = f.end + (stop.start() + 1 if stop else len(t))
     description = _WS.sub(" ", text[f.start : desc_end]).strip(" ,")
     sent_start = max(text.rfind(". ", max(0, f.start - 160), f.start), text.rfind("\n", max(0, f.start - 160), f.start))
@@ -513,4 +522,4 @@ def _victims(text: str, f: _Found, r: _Rules) -> Victims:
 
 
 def _watch_near(after: str) -> bool:
-    return bool(re.search(r"\b(?:watch|witness|see|attend)", after, re.IGNORECASE))
+    return bool(_WATCH.search(after))

@@ -17,7 +17,9 @@ COMPONENT = "sentences.v1"
 # A paragraph ends at a blank line.
 _PARA = re.compile(r"\n[ \t\u00a0]*\n\s*")
 # A line break inside a paragraph ends a sentence unless the text clearly runs on (hard wrap).
-_LINEBREAK = re.compile(r"[ \t]*\n[ \t]*")
+# A break is r"[ \t]*\n[ \t]*"; `_line_breaks` finds each by its newline (a literal first
+# character is what the regex engine scans for fastest: spaces, frequent, are not stopped at).
+_NEWLINE = re.compile(r"\n[ \t]*")
 _RUNS_ON_BEFORE = re.compile(
     r"(?:\b(?:the|a|an|of|in|into|to|and|or|but|by|from|with|for|on|at|as|that|who|which|North|South|"
     r"Mr|Mrs|Ms|Dr)|[,\-–])$"
@@ -27,7 +29,9 @@ _TERMINAL = re.compile(r"[.!?…:;\"'”’)]$")
 _ENDS_CLAUSE = re.compile(r"[.!?…:;\"'”’)]\s*$")
 _WRAP_MIN_LINE = 40
 # Candidate sentence ends: terminal punctuation, optional closing quotes/brackets, then space.
-_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0080-\uffff])")
+# ("[.!?…][.!?…]*" rather than "[.!?…]+": the same matches, but a pattern that opens with a class
+# is scanned for in the regex engine's fast loop, one that opens with a repeat is tried everywhere.)
+_END = re.compile(r"[.!?…][.!?…]*[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0080-\uffff])")
 _ABBREV = frozenset(
     """mr mrs ms dr st mt gen lt col sgt capt cpt maj jr sr prof rev vs etc no nos vol fig jan feb mar apr
     jun jul aug sep sept oct nov dec u.s u.n u.k e.g i.e a.m p.m inc ltd co corp dept gov sen rep""".split()
@@ -71,35 +75,49 @@ def find_sentences(text: str) -> list[Sentence]:
     return out
 
 
+def _line_breaks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of each match of r"[ \\t]*\\n[ \\t]*" in text[start:end], as finditer finds them:
+    a newline with the spaces and tabs after it, and those before it back to the previous break."""
+    out: list[tuple[int, int]] = []
+    resume = start
+    for m in _NEWLINE.finditer(text, start, end):
+        b = m.start()
+        while b > resume and text[b - 1] in " \t":
+            b -= 1
+        resume = m.end()
+        out.append((b, resume))
+    return out
+
+
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split a paragraph at line breaks that end a sentence; join hard-wrapped lines."""
     pieces: list[tuple[int, int]] = []
-    breaks = list(_LINEBREAK.finditer(text, start, end))
+    breaks = _line_breaks(text, start, end)
     wrapped = _hard_wrapped(text, start, breaks)
     cur = start
     line_start = start
-    for m in breaks:
-        before = text[max(cur, m.start() - 12) : m.start()]
-        after = text[m.end() : m.end() + 1]
-        long_line = m.start() - line_start >= _WRAP_MIN_LINE
-        line_start = m.end()
+    for b_start, b_end in breaks:
+        before = text[max(cur, b_start - 12) : b_start]
+        after = text[b_end : b_end + 1]
+        long_line = b_start - line_start >= _WRAP_MIN_LINE
+        line_start = b_end
         if after.islower() or _RUNS_ON_BEFORE.search(before) or (wrapped and long_line and not _TERMINAL.search(before)):
             continue  # a hard wrap: the sentence runs on
-        pieces.append((cur, m.start()))
-        cur = m.end()
+        pieces.append((cur, b_start))
+        cur = b_end
     pieces.append((cur, end))
     return pieces
 
 
-def _hard_wrapped(text: str, start: int, breaks: list[re.Match[str]]) -> bool:
+def _hard_wrapped(text: str, start: int, breaks: list[tuple[int, int]]) -> bool:
     """Most lines long and without terminal punctuation: a block wrapped at a fixed width."""
     if len(breaks) < 3:
         return False
     wraps, prev = 0, start
-    for m in breaks:
-        if m.start() - prev >= _WRAP_MIN_LINE and not _TERMINAL.search(text, max(prev, m.start() - 3), m.start()):
+    for b_start, b_end in breaks:
+        if b_start - prev >= _WRAP_MIN_LINE and not _TERMINAL.search(text, max(prev, b_start - 3), b_start):
             wraps += 1
-        prev = m.end()
+        prev = b_end
     return wraps >= 0.6 * len(breaks)
 
 

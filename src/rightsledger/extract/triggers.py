@@ -540,8 +540,9 @@ def span_modality(text: str, sentence: Span, span: Span, cues: ModalityCues | No
     w = cues.windows
     left = _clause_left(text, max(sentence.start, span.start - w["window_before"]), span.start)
     right = _clause_right(text, span.end, min(sentence.end, span.end + w["window_after"]))
-    before = cues.any_before is None or _first_match(cues.any_before, text, left, span.start) is not None
-    after = cues.any_after is None or _first_match(cues.any_after, text, span.end, right) is not None
+    # Whether any cue is there at all: the match itself is not needed (no Span built).
+    before = cues.any_before is None or cues.any_before.search_window(text, left, span.start) is not None
+    after = cues.any_after is None or cues.any_after.search_window(text, span.end, right) is not None
     if not (before or after):
         return "asserted", None
     for cls in MODALITY_CLASSES:
@@ -553,22 +554,40 @@ def span_modality(text: str, sentence: Span, span: Span, cues: ModalityCues | No
     return "asserted", None
 
 
-_CLAUSE_STOP = re.compile(r"[;:“”\"]|\s[–—]\s|\(|\)")
+# What ends a clause: one of a few marks, or a dash between spaces (r"[;:“”\"]|\s[–—]\s|\(|\)"
+# to the left of a trigger, r"[,;:“”\"]|\s[–—]\s|\(" to its right). The windows are searched for
+# the marks and dashes only (rare characters the regex engine skips to); the spaces around a dash
+# are checked in Python, as that pattern's matches would take them, one after the other.
+_LEFT_MARKS = re.compile(r"[;:“”\"()–—]")
+_RIGHT_MARKS = re.compile(r"[,;:“”\"(–—]")
+
+
+def _dash_clause(text: str, dash: int, lo: int, hi: int) -> bool:
+    """Whether the dash at `dash` stands between white space inside text[lo:hi]."""
+    return lo <= dash - 1 and dash + 1 < hi and text[dash - 1].isspace() and text[dash + 1].isspace()
 
 
 def _clause_left(text: str, lo: int, hi: int) -> int:
+    """The end of the last clause mark in text[lo:hi] (of the pattern's matches in turn), else lo."""
     last = lo
-    for m in _CLAUSE_STOP.finditer(text, lo, hi):
-        last = m.end()
+    for m in _LEFT_MARKS.finditer(text, lo, hi):
+        at = m.start()
+        if text[at] not in "–—":
+            last = at + 1
+        elif _dash_clause(text, at, last, hi):
+            last = at + 2
     return last
 
 
-_CLAUSE_END = re.compile(r"[,;:“”\"]|\s[–—]\s|\(")
-
-
 def _clause_right(text: str, lo: int, hi: int) -> int:
-    m = _CLAUSE_END.search(text, lo, hi)
-    return m.start() if m else hi
+    """The start of the first clause mark in text[lo:hi], else hi."""
+    for m in _RIGHT_MARKS.finditer(text, lo, hi):
+        at = m.start()
+        if text[at] not in "–—":
+            return at
+        if _dash_clause(text, at, lo, hi):
+            return at - 1
+    return hi
 
 
 def _last_match(alt: _Alternation, text: str, lo: int, hi: int) -> Span | None:
