@@ -616,9 +616,7 @@ def _resolve(ms: list[_Mention], gaz: Gazetteer) -> list[tuple[Scored, Candidate
             key = (m.name, m.hint, tuple(m.pool), tuple(ctx.get("within", ())), tuple(ctx.get("near", ())))
             hit = memo.get(key)
             if hit is None:
-                # The first run only chooses (its choices are the context of the second): no reasons.
-                scored = [(c, *gaz._score(c, ex, m.hint, ctx, m.name, explain=prev is not None))
-                          for c, ex in ((gaz.candidate(x), ex) for x, ex in m.pool)]
+                scored = [(c, *gaz._score(c, ex, m.hint, ctx, m.name)) for c, ex in ((gaz.candidate(x), ex) for x, ex in m.pool)]
                 scored.sort(key=lambda t: -t[1])
                 hit = memo[key] = (scored, scored[0][0] if scored else None)
             results.append(hit)
@@ -676,7 +674,7 @@ def _near_spellings(ms: list[_Mention], results: list[tuple[Scored, Candidate | 
         ctx: dict[str, Any] = {"level": m.hint, "country": focus}
         if box is not None:
             ctx["within"] = [box.gazetteer_id, box.name]
-        best = max(found, key=lambda t: gaz._score(t[0], False, m.hint, ctx, t[0].name, explain=False)[0])[0]
+        best = max(found, key=lambda t: gaz._score(t[0], False, m.hint, ctx, t[0].name)[0])[0]
         results[k] = ([(best, 0.0, [])], best)
         where = f" in {box.name}" if box is not None else f" ({best.country})"
         out[k] = (f"not in the gazetteer as written; read as {best.name}, {fewest} letter(s) different, "
@@ -712,7 +710,7 @@ def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
         if m.pool:
             key = (m.name, m.hint, id(m.pool))
             if key not in levels:
-                best = max(m.pool, key=lambda p: gaz._score(gaz.candidate(p[0]), p[1], m.hint, {}, m.name, explain=False)[0])
+                best = max(m.pool, key=lambda p: gaz._score(gaz.candidate(p[0]), p[1], m.hint, {}, m.name)[0])
                 levels[key] = gaz.candidate(best[0]).level
             m.level = levels[key]
         else:

@@ -159,42 +159,34 @@ class Gazetteer:
         out.sort(key=lambda t: -t[1])
         return out
 
-    def _score(self, c: Candidate, exact: bool, hint: str | None, ctx: dict[str, Any], name: str | None = None,
-               explain: bool = True) -> tuple[float, list[str]]:
-        """The score of a candidate and, when `explain`, the reasons for it (none otherwise: a
-        caller that only compares scores need not have a reason written for each)."""
-        s, static_why = self._static_score(c, exact, hint, name)
-        why = list(static_why) if explain else []
+    def _score(self, c: Candidate, exact: bool, hint: str | None, ctx: dict[str, Any], name: str | None = None) -> tuple[float, list[str]]:
+        s, why = self._static_score(c, exact, hint, name)
+        why = list(why)
         focus = ctx.get("country")
         if focus and c.country == focus:
             s += 1.5
-            if explain:
-                why.append(f"context: country in focus {focus}")
+            why.append(f"context: country in focus {focus}")
         within = ctx.get("within") or ()
         if within:
             hit = next((w for w in within if w in c.parents or w == c.province or w == c.county), None)
             if hit:
                 s += 3.0
-                if explain:
-                    why.append(f"containment: in {hit}")
+                why.append(f"containment: in {hit}")
             else:
                 s -= 0.5
         provinces = ctx.get("provinces") or ()
         if c.province and c.province in provinces and c.level != "province":
             s += 0.8
-            if explain:
-                why.append(f"context: {c.province} named in the text")
+            why.append(f"context: {c.province} named in the text")
         near = ctx.get("near") or ()
         if near and c.lat is not None and c.lon is not None:
             d = _nearest_km(c.lat, c.lon, near)
             if d < 300:
                 s += 1.0 * (1 - d / 300)
-                if explain:
-                    why.append(f"context: {d:.0f} km from a place named nearby")
+                why.append(f"context: {d:.0f} km from a place named nearby")
         if c.population:
             s += _population_prior(c.population)
-            if explain:
-                why.append(f"prior: population {c.population}")
+            why.append(f"prior: population {c.population}")
         return round(s, 3), why
 
     def _static_score(self, c: Candidate, exact: bool, hint: str | None, name: str | None) -> tuple[float, list[str]]:
