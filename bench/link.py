@@ -7,7 +7,7 @@
 With `--results DIR` (the --out folder of `rightsledger batch`, e.g. from bench/batch.py --keep)
 each size loads the first partitions holding that many documents into a fresh SQLite ledger and
 times `Ledger.link_new` (bounded transactions, as after `rightsledger load`): documents/s, CPU
-seconds and peak memory of that process.
+seconds (in all and per transaction) and peak memory of that process.
 
 Reports are generated from invented stories (an outlet's own report, relays citing it, word-for-word
 copies) with varied types, places, dates and counts. For each size N it prints the time to link
@@ -191,11 +191,12 @@ def run_ledger(n: int, results: Path) -> dict:
             loaded = ledger.load(sub, link=False)
             batches: list[float] = []
             t0, c0 = time.perf_counter(), time.process_time()
-            report = ledger.link_new(progress=lambda b: batches.append(time.perf_counter() - t0))
+            report = ledger.link_new(progress=lambda b: batches.append(time.process_time()))
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         return {"documents": loaded.documents, "incidents": loaded.rows.get("incidents", 0), "cases": len(report.cases),
                 "link_s": round(wall, 1), "link_cpu_s": round(cpu, 1), "docs_per_s": round(loaded.documents / wall, 1),
                 "cpu_ms_per_doc": round(1000 * cpu / max(1, loaded.documents), 1), "transactions": len(batches),
+                "transaction_cpu_s": [round(b - a, 1) for a, b in zip([c0] + batches, batches)],
                 "peak_rss_mb": round(_rss_mb(), 1)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"{r['documents']:>8} {r['incidents']:>9} {r['cases']:>7} {r['link_s']:>8} {r['link_cpu_s']:>8} "
                   f"{r['docs_per_s']:>8} {r['cpu_ms_per_doc']:>10} {r['transactions']:>5} {r['peak_rss_mb']:>8}", flush=True)
+            print(f"{'':>8} CPU-s per transaction: {', '.join(map(str, r['transaction_cpu_s']))}", flush=True)
         print(f"load average {os.getloadavg()[0]:.2f}")
         return 0
     if args.one:
