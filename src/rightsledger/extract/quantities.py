@@ -57,6 +57,20 @@ _PART_OF = ("the", "them", "those", "these")
 
 
 @dataclass(frozen=True, slots=True)
+class _Cues:
+    """Words one of which every match of some end-anchored patterns needs near the end of the
+    searched words: tested with str methods, so most searches (tried at every position) are skipped."""
+
+    ends: tuple[str, ...]  # the words, trailing spaces and dots dropped, end with one of these
+    within: tuple[str, ...]  # ...or hold one of these
+
+    def may_match(self, s: str) -> bool:
+        if not self.ends and not self.within:
+            return True  # no cues listed: nothing is skipped
+        return s.rstrip().rstrip(".").endswith(self.ends) or any(w in s for w in self.within)
+
+
+@dataclass(frozen=True, slots=True)
 class _Rules:
     group: re.Pattern[str]
     part_of: re.Pattern[str]
@@ -69,6 +83,7 @@ class _Rules:
     spectator_after: re.Pattern[str]
     spectator_before: re.Pattern[str]
     background_before: re.Pattern[str]  # each a lexicon list as one alternation: one search, not one per pattern
+    background_cues: _Cues  # needed by every background_before match
     background_after: re.Pattern[str]
     population_after: re.Pattern[str]
     large_count: int
@@ -148,6 +163,7 @@ def _rules() -> _Rules:
         spectator_after=spectator_after,
         spectator_before=spectator_before,
         background_before=any_of(lex.get("background_before", [])),
+        background_cues=_cues(lex.get("background_before_cues", {})),
         background_after=_at_start(lex.get("background_after", [])),
         population_after=_at_start(lex.get("population_after", [])),
         large_count=int(lex.get("large_count", 1_000_000)),
@@ -177,6 +193,10 @@ def _rules() -> _Rules:
             re.IGNORECASE,
         ),
     )
+
+
+def _cues(table: dict[str, list[str]]) -> _Cues:
+    return _Cues(tuple(table.get("ends", ())), tuple(table.get("within", ())))
 
 
 def _at_start(patterns: list[str]) -> re.Pattern[str]:
@@ -446,7 +466,7 @@ def _from_group(m: re.Match[str], r: _Rules) -> _Found | None:
 def _background(text: str, f: _Found, r: _Rules) -> bool:
     before = text[max(0, f.start - 40) : f.start]
     after = text[f.end : f.end + 80]
-    if r.background_before.search(before):
+    if r.background_cues.may_match(before) and r.background_before.search(before):
         return True
     if r.possessive_before.search(before) and (f.noun not in r.kin_nouns or f.count is None or f.count >= r.population_min):
         return True  # "its 2.87 million citizens", not "their two children"
