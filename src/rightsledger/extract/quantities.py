@@ -29,7 +29,7 @@ from rightsledger.extract.lexicon import (
     words,
 )
 from rightsledger.extract.numbers import number_pattern, number_words, parse_number, vague_words
-from rightsledger.extract.prechecks import EndAnchored
+from rightsledger.extract.prechecks import EndAnchored, may_hold
 from rightsledger.model import Span, Victims, Why
 
 __all__ = ["COMPONENT", "find_victims"]
@@ -48,6 +48,7 @@ _PASSIVE_AUX = re.compile(r"\b(?:was|has\s+been|had\s+been|is\s+being|got|were)\
 _COORDINATED = re.compile(r",?\s{1,3}(?:and|plus|as well as)\s{1,3}|,\s{1,3}")
 _DESC_STOP = re.compile(r"\b(?:were|was|are|is|have|has|had|said|told|says)\b|,")
 _WATCH = re.compile(r"\b(?:watch|witness|see|attend)", re.IGNORECASE)
+_WATCH_CUES = ("watch", "witness", "see", "attend")  # one is in every _WATCH match
 # "12 were arrested": the verbs a bare count is the subject of, and the gap before them.
 _BARE_VERBS = ("were", "was", "had been", "have been", "got", "received", "faced", "are being", "were later")
 _BARE_VERB_WORDS = tuple(dict.fromkeys(v.split()[0] for v in _BARE_VERBS))
@@ -82,6 +83,7 @@ class _Rules:
     verb_before: re.Pattern[str]
     spectator_after: re.Pattern[str]
     spectator_before: re.Pattern[str]
+    spectator_after_cues: tuple[str, ...]  # one is in every spectator_after match
     background_before: re.Pattern[str]  # each a lexicon list as one alternation: one search, not one per pattern
     background_cues: _Cues  # needed by every background_before match
     background_after: re.Pattern[str]
@@ -162,6 +164,7 @@ def _rules() -> _Rules:
         verb_before=re.compile(rf"\b{verbs}(?:{_SP}[\w\-]{{1,15}}){{0,3}}?{_SP}$", re.IGNORECASE),
         spectator_after=spectator_after,
         spectator_before=spectator_before,
+        spectator_after_cues=tuple(lex.get("spectator_after_cues", ())),
         background_before=any_of(lex.get("background_before", [])),
         background_cues=_cues(lex.get("background_before_cues", {})),
         background_after=_at_start(lex.get("background_after", [])),
@@ -529,7 +532,7 @@ def _victims(text: str, f: _Found, r: _Rules) -> Victims:
     cut = _SENTENCE_END.search(after)
     after = after[: cut.start()] if cut else after
     role = "victims"
-    if r.spectator_after.search(after) or r.spectator_before.search(before[-60:]) and _watch_near(after):
+    if _spectators(before, after, r):
         role = "spectators"
         description += " (forced to watch)"
     verb_m = r.verb.search_slice(text, f.end, f.end + len(after))
@@ -539,6 +542,15 @@ def _victims(text: str, f: _Found, r: _Rules) -> Victims:
         verb = vb[-1].group(0) if vb else "none"
     detail = f"unit={f.unit}; verb={verb.lower()}; role={role}; noun={f.noun}"
     return Victims(f.count, f.unit, description, span, f.approximate, Why(COMPONENT, f.rule, detail))
+
+
+def _spectators(before: str, after: str, r: _Rules) -> bool:
+    """A crowd made to look on: the words after say so, or those before gather it and the words
+    after name a watching. Cue words rule out most counts before any search."""
+    cues = r.spectator_after_cues
+    if (not cues or may_hold(after, cues)) and r.spectator_after.search(after):
+        return True
+    return may_hold(after, _WATCH_CUES) and bool(r.spectator_before.search(before[-60:])) and _watch_near(after)
 
 
 def _watch_near(after: str) -> bool:
