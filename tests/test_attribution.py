@@ -337,34 +337,3 @@ def test_sentence_end_matches_what_the_plain_alternation_matches(text, pos):
 
     plain = re.compile(r"[.!?](?:[\s\u00a0]|$)|\n")
     assert [m.span() for m in _SENT_END.finditer(text, pos)] == [m.span() for m in plain.finditer(text, pos)]
-
-
-def _overrides_with_cues():
-    from rightsledger.extract.attribution import _rules
-
-    return [o for o in _rules().overrides if o.cues]
-
-
-_OVERRIDE_PIECES = st.lists(st.sampled_from(
-    ["a", "an", "one", "source", "Source", "sources", "contact", "in", "Hyesan", "inside", "INSIDER", "well-placed",
-     "familiar", "with", "close to", "knowledge of", "informed", "official", "party", "rights", "group", "organization",
-     "report", "Report by", "study", "white paper", "NGO", "ſ", "K", "İ", "ı", "’s", " ", "  ", "\u00a0", ","]),
-    max_size=10).map(" ".join)
-
-
-def test_overrides_list_cues():
-    assert len(_overrides_with_cues()) >= 5  # the cue look is in use
-
-
-@settings(max_examples=400, deadline=None)
-@given(st.integers(min_value=0, max_value=20), st.one_of(_OVERRIDE_PIECES, st.builds(lambda: None)), st.data())
-def test_override_cues_hold_in_every_override_match(k, written, data):
-    """A cue list out of step with its regex would let a phrase keep the kind its head gives."""
-    from rightsledger.extract.prechecks import may_hold
-
-    overrides = _overrides_with_cues()
-    o = overrides[k % len(overrides)]
-    if written is None:
-        written = data.draw(st.from_regex(o.regex))
-    if o.regex.search(written):
-        assert may_hold(written, o.cues), written

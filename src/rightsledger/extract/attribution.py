@@ -26,7 +26,6 @@ from rightsledger.extract.lexicon import (
     lexicon,
     words,
 )
-from rightsledger.extract.prechecks import may_hold
 from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
 
 if TYPE_CHECKING:
@@ -87,14 +86,6 @@ class _Mention:
 
 
 @dataclass(frozen=True, slots=True)
-class _Override:
-    regex: re.Pattern[str]
-    kind: str
-    heads: frozenset[str] | None  # the head kinds it applies to; None: all
-    cues: tuple[str, ...]  # one is in every match (lower case); empty: not known
-
-
-@dataclass(frozen=True, slots=True)
 class _Rules:
     heads: PhraseMatcher
     tail: re.Pattern[str]
@@ -102,7 +93,7 @@ class _Rules:
     determiners: frozenset[str]
     not_modifier: frozenset[str]
     head_kind: dict[str, str]
-    overrides: tuple[_Override, ...]
+    overrides: tuple[tuple[re.Pattern[str], str, frozenset[str] | None], ...]
     described: re.Pattern[str]
     after_verb: re.Pattern[str]  # the rule; `_verb_follows` gives its answer faster
     verb: WordStartRegex  # a reporting verb as a whole word
@@ -142,8 +133,8 @@ def _rules() -> _Rules:
             rf"(?=[\s\u00a0]{{0,3}}(?:[,.;:!?\u201c\u201d\"\n()\u2014]|$)|{_SP}(?:{adverbs}{_SP})?(?:{verbs}|who|that)\b)")
     tail = re.compile(rf"(?![\w\-]){ends}", re.IGNORECASE)
     named_tail = re.compile(rf"(?![\w\-])(?:{_HS}{name}(?![\w\-]))?{ends}", re.IGNORECASE)
-    overrides = tuple(_Override(re.compile(o["regex"]), o["kind"], frozenset(o["heads"]) if "heads" in o else None,
-                                tuple(o.get("cues", ()))) for o in lex.get("override", []))
+    overrides = tuple((re.compile(o["regex"]), o["kind"], frozenset(o["heads"]) if "heads" in o else None)
+                      for o in lex.get("override", []))
     pron = by_initial(frames.get("pronouns", []))
     media = lex.get("media", {}).get("phrases", [])
     orgs = lex.get("organizations", {}).get("names", [])
@@ -241,9 +232,9 @@ def _singular(head: str) -> str:
 
 def _override(written: str, kind: str, rule: str, r: _Rules) -> tuple[str, str]:
     """The kind the words of a phrase decide before its head does (first matching override)."""
-    for o in r.overrides:
-        if (o.heads is None or kind in o.heads) and (not o.cues or may_hold(written, o.cues)) and o.regex.search(written):
-            return o.kind, f"informant.override.{o.kind}"
+    for rx, k, heads in r.overrides:
+        if (heads is None or kind in heads) and rx.search(written):
+            return k, f"informant.override.{k}"
     return kind, rule
 
 
