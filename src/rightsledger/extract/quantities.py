@@ -40,7 +40,6 @@ _SP = r"[\s\u00a0]{1,3}"
 # r"[.!?;]\s|\n" written to open with one character class (the look-behind then says which branch
 # was read), so that the regex engine can scan ahead for it: the same matches.
 _SENTENCE_END = re.compile(r"[.!?;\n](?:(?<=\n)|\s)")
-_WS = re.compile(r"\s+")
 # Compiled once: the module-level re functions look each pattern up in re's cache on every call.
 _AND = re.compile(r"\s+and\s+")
 _YEAR_LEAD = re.compile(r"\d{4}\b")
@@ -530,7 +529,8 @@ def _victims(text: str, f: _Found, r: _Rules) -> Victims:
         t = tail.group(0)
         stop = _DESC_STOP.search(t[1:])
         desc_end = f.end + (stop.start() + 1 if stop else len(t))
-    description = _WS.sub(" ", text[f.start : desc_end]).strip(" ,")
+    # str.split() splits where \s+ matches (both are str.isspace): the same words, without a regex
+    description = " ".join(text[f.start : desc_end].split()).strip(" ,")
     sent_start = max(text.rfind(". ", max(0, f.start - 160), f.start), text.rfind("\n", max(0, f.start - 160), f.start))
     before = text[sent_start + 1 if sent_start >= 0 else max(0, f.start - 160) : f.start]
     after = text[f.end : f.end + 160]
