@@ -24,7 +24,6 @@ from rightsledger.extract.lexicon import (
     any_of,
     by_initial,
     lexicon,
-    spaced,
     words,
 )
 from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
@@ -185,7 +184,7 @@ def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
         mods = 0
         while j > 0 and mods < 5:
             ps, pe, pw = toks[j - 1]
-            if not spaced(_MOD_GAP, text, pe, toks[j][0]):
+            if not _MOD_GAP.fullmatch(text, pe, toks[j][0]):
                 break
             if pw in r.determiners:
                 begin, det = ps, pw

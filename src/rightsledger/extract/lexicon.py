@@ -23,7 +23,7 @@ __all__ = [
     "EndLiteralRegex", "MatchStarts", "PhraseMatcher", "WordAnchors", "WordStartRegex", "Words", "alternation", "any_of", "first_words",
     "lexicon",
     "longest_first", "match_starts", "phrase",
-    "segments", "spaced", "template", "tokens", "words",
+    "segments", "template", "tokens", "words",
 ]
 
 # Apostrophes and quote marks are written many ways in the same phrase ("People’s", "People's").
@@ -631,12 +631,6 @@ def longest_first(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 _GAP = re.compile(r"[ \t\u00a0\-'\u2019\u2018.]{0,3}|[ \t\u00a0]{0,2}\n[ \t\u00a0]{0,2}")
 
 
-def spaced(gap: re.Pattern[str], text: str, start: int, end: int) -> bool:
-    """Whether `gap`, a pattern of what may stand between two words that admits one space,
-    fullmatches text[start:end]: mostly one space, told without the regex."""
-    return text[start:end] == " " or gap.fullmatch(text, start, end) is not None
-
-
 class PhraseMatcher:
     """Finds listed phrases by word lookup: linear in the text, however many phrases there are.
 
@@ -684,7 +678,7 @@ class PhraseMatcher:
                         continue
                     ok = True
                     for j in range(1, k):
-                        if toks[i + j][2] != seq[j] or not spaced(_GAP, text, toks[i + j - 1][1], toks[i + j][0]):
+                        if toks[i + j][2] != seq[j] or not _GAP.fullmatch(text, toks[i + j - 1][1], toks[i + j][0]):
                             ok = False
                             break
                     if ok:
