@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rightsledger.gazetteer.normalise import fold, korean_key, split_suffix
 
@@ -48,3 +52,11 @@ def test_normalise_fold() -> None:
 ])
 def test_normalise_split_suffix(name: str, base: str, hint: str | None) -> None:
     assert split_suffix(name) == (base, hint)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aabsz") + ["ſ", "K", "İ", "ı", "A", "-", " ", "1"]), max_size=16))
+def test_normalise_runs_of_a_letter_collapse_as_the_backreference_spelling_does(s: str) -> None:
+    from rightsledger.gazetteer.normalise import _DOUBLE_RE
+
+    assert _DOUBLE_RE.sub("", s) == re.sub(r"([a-z])\1+", r"\1", s)

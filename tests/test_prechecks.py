@@ -1,13 +1,15 @@
-"""A search of an end-anchored pattern started near the end finds what a whole search finds."""
+"""Prechecks skip only searches that cannot match: an end-anchored pattern started near the end
+finds what a whole search finds, and a cue-word look never rules out a match."""
 
 from __future__ import annotations
 
 import re
+import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rightsledger.extract.prechecks import EndAnchored
+from rightsledger.extract.prechecks import ASCII_FOLDS, EndAnchored, may_hold
 from rightsledger.extract.quantities import _rules
 
 _PIECES = st.lists(st.sampled_from(
@@ -39,3 +41,24 @@ def test_end_anchored_search_matches_a_whole_search(before, pattern):
     found = EndAnchored(rx).search(before)
     plain = rx.search(before)
     assert (found.span() if found else None) == (plain.span() if plain else None)
+
+
+def test_ascii_folds_are_every_character_taken_for_an_ascii_letter():
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    found = [chr(c) for c in range(0x80, sys.maxunicode + 1) if letter.fullmatch(chr(c))]
+    assert tuple(found) == ASCII_FOLDS
+
+
+_CUE_PIECES = st.lists(st.sampled_from(
+    ["watch", "WATCH", "wAtched", "see", "Sea", "look", "lo", "ok", "ſee", "\u017fee", "\u212aey", "key", "İt", "ıt",
+     "it", "é", "’", " ", "\n", "-", "."]), max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CUE_PIECES, st.sampled_from([(r"\bwatch", ("watch",)), (r"see|look(?:ed)?\s{1,3}on", ("see", "look")),
+                                     (r"\bkey\b", ("key",)), (r"it\b", ("it",))]))
+def test_cue_look_never_rules_out_a_case_insensitive_match(s, rule):
+    """The cues are the lower-case words the pattern needs; case folding ("ſ" for "s") included."""
+    pattern, cues = rule
+    if re.search(pattern, s, re.IGNORECASE):
+        assert may_hold(s, cues), s

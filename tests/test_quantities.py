@@ -124,3 +124,44 @@ _END_PIECES = st.lists(st.sampled_from([" ", "\u00a0", "\n", "\t", ".", "!", "?"
 def test_sentence_end_matches_what_the_plain_alternation_matches(text, pos):
     plain = re.compile(r"[.!?;]\s|\n")
     assert [m.span() for m in _SENTENCE_END.finditer(text, pos)] == [m.span() for m in plain.finditer(text, pos)]
+
+
+def _victims_lexicon(key: str) -> list[str]:
+    from rightsledger.extract.lexicon import lexicon
+
+    return lexicon("victims")[key]
+
+
+_BACKGROUND_PIECES = st.lists(st.sampled_from(
+    ["population", "residents", "of", " of", "stands at", "home to", "capital", "Each", "each", "all but", "No", "No.",
+     "camp", "Kwanliso", "$", "\u20a9", "aged", "ages", "ſ", "K", "İ", "ı", "x", " ", "  ", "\u00a0", "\n", ".", ",", ";"]),
+    max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.sampled_from(_victims_lexicon("background_before")).flatmap(st.from_regex), _BACKGROUND_PIECES))
+def test_background_cues_hold_in_every_background_match(before):
+    """The cheap cue test skips background_before only where none of its patterns can match: a
+    cue list out of step with the patterns would let background statistics through as victims."""
+    from rightsledger.extract.quantities import _rules
+
+    r = _rules()
+    if r.background_before.search(before):
+        assert r.background_cues.may_match(before), before
+
+
+_SPECTATOR_PIECES = st.lists(st.sampled_from(
+    ["forced to watch", "to witness", "Watched", "looked on", "in attendance", "attended", "were made to", "look",
+     "ſ", "K", "İ", "ı", "x", " ", "  ", "\u00a0", "\n", ".", ",", "’"]), max_size=10).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.sampled_from(_victims_lexicon("spectator_after")).flatmap(st.from_regex), _SPECTATOR_PIECES))
+def test_spectator_cues_hold_in_every_spectator_match(after):
+    """A cue list out of step with spectator_after would count a watching crowd as victims."""
+    from rightsledger.extract.prechecks import may_hold
+    from rightsledger.extract.quantities import _rules
+
+    r = _rules()
+    if r.spectator_after.search(after):
+        assert may_hold(after, r.spectator_after_cues), after

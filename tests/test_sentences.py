@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rightsledger.extract.sentences import _END, _line_breaks, find_paragraphs, find_sentences
+from rightsledger.extract.sentences import _END, _ends_clause, _line_breaks, find_paragraphs, find_sentences
 
 
 def texts(text: str) -> list[str]:
@@ -86,3 +86,15 @@ def test_sentence_end_pattern_matches_what_the_plain_pattern_matches(text, lo, c
     plain = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0080-\uffff])")
     hi = max(lo, len(text) - cut)
     assert [m.span() for m in _END.finditer(text, lo, hi)] == [m.span() for m in plain.finditer(text, lo, hi)]
+
+
+_CLAUSE_PIECES = st.lists(st.sampled_from(
+    [".", "!", "?", "…", ":", ";", '"', "'", "”", "’", ")", ",", "(", "a", "Word", "ſ", "K", "İ", "ı", " ", "\t", "\n",
+     "\u00a0", "\u2003", "\x1c", "\u200b"]), max_size=12).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_CLAUSE_PIECES, st.integers(min_value=0, max_value=14), st.integers(min_value=0, max_value=14))
+def test_ends_clause_reads_what_the_end_anchored_search_finds(text, start, end):
+    plain = re.compile(r"[.!?…:;\"'”’)]\s*$")
+    assert _ends_clause(text, start, end) == bool(plain.search(text, start, end))

@@ -18,7 +18,24 @@ from rightsledger.extract.lexicon import words
 
 _WORD = re.compile(r"\w+")
 
-__all__ = ["EndAnchored", "TailRegex", "fragments_by_end", "phrase_ends"]
+__all__ = ["ASCII_FOLDS", "EndAnchored", "TailRegex", "fragments_by_end", "may_hold", "phrase_ends"]
+
+# The non-ASCII characters case-insensitive matching takes for ASCII letters ("ſ" is an "s",
+# the Kelvin sign a "k"); a test checks the list is whole.
+ASCII_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def may_hold(s: str, cues: tuple[str, ...]) -> bool:
+    """Whether a case-insensitive pattern every match of which holds one of the lower-case ASCII
+    `cues` can match in s: a look with str methods, cheaper than the failed search it skips.
+    Text with a character that folds to an ASCII letter is always searched."""
+    if not s.isascii() and any(ch in s for ch in ASCII_FOLDS):
+        return True
+    low = s.lower()
+    for cue in cues:  # a loop, not any(): no generator made for these few words
+        if cue in low:
+            return True
+    return False
 
 
 class EndAnchored:

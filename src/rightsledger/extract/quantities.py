@@ -29,7 +29,7 @@ from rightsledger.extract.lexicon import (
     words,
 )
 from rightsledger.extract.numbers import number_pattern, number_words, parse_number, vague_words
-from rightsledger.extract.prechecks import EndAnchored
+from rightsledger.extract.prechecks import EndAnchored, may_hold
 from rightsledger.model import Span, Victims, Why
 
 __all__ = ["COMPONENT", "find_victims"]
@@ -40,7 +40,6 @@ _SP = r"[\s\u00a0]{1,3}"
 # r"[.!?;]\s|\n" written to open with one character class (the look-behind then says which branch
 # was read), so that the regex engine can scan ahead for it: the same matches.
 _SENTENCE_END = re.compile(r"[.!?;\n](?:(?<=\n)|\s)")
-_WS = re.compile(r"\s+")
 # Compiled once: the module-level re functions look each pattern up in re's cache on every call.
 _AND = re.compile(r"\s+and\s+")
 _YEAR_LEAD = re.compile(r"\d{4}\b")
@@ -48,12 +47,32 @@ _PASSIVE_AUX = re.compile(r"\b(?:was|has\s+been|had\s+been|is\s+being|got|were)\
 _COORDINATED = re.compile(r",?\s{1,3}(?:and|plus|as well as)\s{1,3}|,\s{1,3}")
 _DESC_STOP = re.compile(r"\b(?:were|was|are|is|have|has|had|said|told|says)\b|,")
 _WATCH = re.compile(r"\b(?:watch|witness|see|attend)", re.IGNORECASE)
+_WATCH_CUES = ("watch", "witness", "see", "attend")  # one is in every _WATCH match
 # "12 were arrested": the verbs a bare count is the subject of, and the gap before them.
 _BARE_VERBS = ("were", "was", "had been", "have been", "got", "received", "faced", "are being", "were later")
 _BARE_VERB_WORDS = tuple(dict.fromkeys(v.split()[0] for v in _BARE_VERBS))
 _BARE_GAP = re.compile(rf",?{_SP}")
 # "three of them": the words a part_of count reads after "of".
 _PART_OF = ("the", "them", "those", "these")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cues:
+    """Words one of which every match of some end-anchored patterns needs near the end of the
+    searched words: tested with str methods, so most searches (tried at every position) are skipped."""
+
+    ends: tuple[str, ...]  # the words, trailing spaces and dots dropped, end with one of these
+    within: tuple[str, ...]  # ...or hold one of these
+
+    def may_match(self, s: str) -> bool:
+        if not self.ends and not self.within:
+            return True  # no cues listed: nothing is skipped
+        if s.rstrip().rstrip(".").endswith(self.ends):
+            return True
+        for w in self.within:  # a loop, not any(): no generator made for these few words
+            if w in s:
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +87,9 @@ class _Rules:
     verb_before: re.Pattern[str]
     spectator_after: re.Pattern[str]
     spectator_before: re.Pattern[str]
+    spectator_after_cues: tuple[str, ...]  # one is in every spectator_after match
     background_before: re.Pattern[str]  # each a lexicon list as one alternation: one search, not one per pattern
+    background_cues: _Cues  # needed by every background_before match
     background_after: re.Pattern[str]
     population_after: re.Pattern[str]
     large_count: int
@@ -147,7 +168,9 @@ def _rules() -> _Rules:
         verb_before=re.compile(rf"\b{verbs}(?:{_SP}[\w\-]{{1,15}}){{0,3}}?{_SP}$", re.IGNORECASE),
         spectator_after=spectator_after,
         spectator_before=spectator_before,
+        spectator_after_cues=tuple(lex.get("spectator_after_cues", ())),
         background_before=any_of(lex.get("background_before", [])),
+        background_cues=_cues(lex.get("background_before_cues", {})),
         background_after=_at_start(lex.get("background_after", [])),
         population_after=_at_start(lex.get("population_after", [])),
         large_count=int(lex.get("large_count", 1_000_000)),
@@ -177,6 +200,10 @@ def _rules() -> _Rules:
             re.IGNORECASE,
         ),
     )
+
+
+def _cues(table: dict[str, list[str]]) -> _Cues:
+    return _Cues(tuple(table.get("ends", ())), tuple(table.get("within", ())))
 
 
 def _at_start(patterns: list[str]) -> re.Pattern[str]:
@@ -446,7 +473,7 @@ def _from_group(m: re.Match[str], r: _Rules) -> _Found | None:
 def _background(text: str, f: _Found, r: _Rules) -> bool:
     before = text[max(0, f.start - 40) : f.start]
     after = text[f.end : f.end + 80]
-    if r.background_before.search(before):
+    if r.background_cues.may_match(before) and r.background_before.search(before):
         return True
     if r.possessive_before.search(before) and (f.noun not in r.kin_nouns or f.count is None or f.count >= r.population_min):
         return True  # "its 2.87 million citizens", not "their two children"
@@ -502,14 +529,15 @@ def _victims(text: str, f: _Found, r: _Rules) -> Victims:
         t = tail.group(0)
         stop = _DESC_STOP.search(t[1:])
         desc_end = f.end + (stop.start() + 1 if stop else len(t))
-    description = _WS.sub(" ", text[f.start : desc_end]).strip(" ,")
+    # str.split() splits where \s+ matches (both are str.isspace): the same words, without a regex
+    description = " ".join(text[f.start : desc_end].split()).strip(" ,")
     sent_start = max(text.rfind(". ", max(0, f.start - 160), f.start), text.rfind("\n", max(0, f.start - 160), f.start))
     before = text[sent_start + 1 if sent_start >= 0 else max(0, f.start - 160) : f.start]
     after = text[f.end : f.end + 160]
     cut = _SENTENCE_END.search(after)
     after = after[: cut.start()] if cut else after
     role = "victims"
-    if r.spectator_after.search(after) or r.spectator_before.search(before[-60:]) and _watch_near(after):
+    if _spectators(before, after, r):
         role = "spectators"
         description += " (forced to watch)"
     verb_m = r.verb.search_slice(text, f.end, f.end + len(after))
@@ -519,6 +547,15 @@ def _victims(text: str, f: _Found, r: _Rules) -> Victims:
         verb = vb[-1].group(0) if vb else "none"
     detail = f"unit={f.unit}; verb={verb.lower()}; role={role}; noun={f.noun}"
     return Victims(f.count, f.unit, description, span, f.approximate, Why(COMPONENT, f.rule, detail))
+
+
+def _spectators(before: str, after: str, r: _Rules) -> bool:
+    """A crowd made to look on: the words after say so, or those before gather it and the words
+    after name a watching. Cue words rule out most counts before any search."""
+    cues = r.spectator_after_cues
+    if (not cues or may_hold(after, cues)) and r.spectator_after.search(after):
+        return True
+    return may_hold(after, _WATCH_CUES) and bool(r.spectator_before.search(before[-60:])) and _watch_near(after)
 
 
 def _watch_near(after: str) -> bool:

@@ -25,8 +25,10 @@ _RUNS_ON_BEFORE = re.compile(
     r"Mr|Mrs|Ms|Dr)|[,\-–])$"
 )
 _TERMINAL = re.compile(r"[.!?…:;\"'”’)]$")
-# A line that ends with punctuation (then maybe spaces) is a sentence, not a heading.
-_ENDS_CLAUSE = re.compile(r"[.!?…:;\"'”’)]\s*$")
+# A line that ends with punctuation (then maybe spaces) is a sentence, not a heading. The last
+# character is read off the line's end (what r"[.!?…:;\"'”’)]\s*$" finds): a search stops at
+# every such mark in the line to try the rest.
+_CLAUSE_MARKS = frozenset(".!?…:;\"'”’)")
 _WRAP_MIN_LINE = 40
 # Candidate sentence ends: terminal punctuation, optional closing quotes/brackets, then space.
 # ("[.!?…][.!?…]*" rather than "[.!?…]+": the same matches, but a pattern that opens with a class
@@ -64,7 +66,7 @@ def find_sentences(text: str) -> list[Sentence]:
     out: list[Sentence] = []
     for p_index, para in enumerate(find_paragraphs(text)):
         for line_start, line_end in _lines(text, para.start, para.end):
-            heading = not _ENDS_CLAUSE.search(text, line_start, line_end)
+            heading = not _ends_clause(text, line_start, line_end)
             start = line_start
             for m in _END.finditer(text, line_start, line_end):
                 if _is_abbreviation(text, start, m.start()):
@@ -73,6 +75,12 @@ def find_sentences(text: str) -> list[Sentence]:
                 start = m.end()
             _add_sentence(text, start, line_end, p_index, heading, out)
     return out
+
+
+def _ends_clause(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] ends with a clause mark, spaces after it aside."""
+    line = text[start:end].rstrip()  # str.isspace is what \s matches
+    return bool(line) and line[-1] in _CLAUSE_MARKS
 
 
 def _line_breaks(text: str, start: int, end: int) -> list[tuple[int, int]]:

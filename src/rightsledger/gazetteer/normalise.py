@@ -87,7 +87,9 @@ _KOREAN_REWRITES: tuple[tuple[str, str], ...] = (
     ("tch", "j"), ("ch", "j"), ("ph", "b"), ("th", "d"), ("kh", "g"),
     ("k", "g"), ("p", "b"), ("t", "d"), ("l", "r"), ("ngn", "ngr"), ("nr", "rr"),
 )
-_DOUBLE_RE = re.compile(r"([a-z])\1+")
+# A run of one letter read as one ("ss" as "s"): each letter followed by the same letter is dropped,
+# rather than substituting r"\1" for ([a-z])\1+, whose template is expanded in Python per match.
+_DOUBLE_RE = re.compile(r"([a-z])(?=\1)")
 # Initial r/n before i or y is dropped in the southern spelling (Ryongchon = Yongchon, Rinsan = Insan);
 # other initial r/l/n are one sound (Rangrim = Nangnim, Rason = Nason).
 _INITIAL_RN_RE = re.compile(r"^[rnl](?=[iy])")
@@ -109,7 +111,7 @@ def korean_key(name: str) -> str:
             if a in w:
                 w = w.replace(a, b)
         out.append(w)
-    return _DOUBLE_RE.sub(r"\1", "".join(out))
+    return _DOUBLE_RE.sub("", "".join(out))
 
 
 @lru_cache(maxsize=50_000)
