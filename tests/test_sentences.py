@@ -7,6 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from folding import spans, texts_of
 from rightsledger.extract.sentences import _END, _ends_clause, _line_breaks, find_paragraphs, find_sentences
 
 
@@ -64,28 +65,22 @@ def test_sentences_any_text_gives_valid_ordered_spans(text):
         prev_end = s.span.end
 
 
-_BREAK_PIECES = st.lists(st.sampled_from([" ", "\t", "\n", "\r", "\u00a0", "\u2028", "a", "ſ", "K", "İ", "ı", "."]),
-                         max_size=14).map("".join)
-
-
 @settings(max_examples=500, deadline=None)
-@given(_BREAK_PIECES, st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=8))
+@given(texts_of([" ", "\t", "\n", "\r", "\u00a0", "\u2028", "a", "."]), st.integers(min_value=0, max_value=8),
+       st.integers(min_value=0, max_value=8))
 def test_line_breaks_are_what_the_plain_pattern_finds(text, lo, cut):
     plain = re.compile(r"[ \t]*\n[ \t]*")
     hi = max(lo, len(text) - cut)
     assert _line_breaks(text, lo, hi) == [m.span() for m in plain.finditer(text, lo, hi)]
 
 
-_END_PIECES = st.lists(st.sampled_from([" ", "\n", ".", "!", "?", "…", '"', "”", "’", ")", "]", "“", "(", "A", "a", "9", "é", "ſ", "K", "İ", "ı"]),
-                       max_size=14).map("".join)
-
-
 @settings(max_examples=500, deadline=None)
-@given(_END_PIECES, st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=8))
+@given(texts_of([" ", "\n", ".", "!", "?", "…", '"', "”", "’", ")", "]", "“", "(", "A", "a", "9", "é"]),
+       st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=8))
 def test_sentence_end_pattern_matches_what_the_plain_pattern_matches(text, lo, cut):
     plain = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9\u0080-\uffff])")
     hi = max(lo, len(text) - cut)
-    assert [m.span() for m in _END.finditer(text, lo, hi)] == [m.span() for m in plain.finditer(text, lo, hi)]
+    assert spans(_END.finditer(text, lo, hi)) == spans(plain.finditer(text, lo, hi))
 
 
 _CLAUSE_PIECES = st.lists(st.sampled_from(
