@@ -152,3 +152,30 @@ def test_link_a_new_report_follows_a_few_strong_links_into_a_crowded_case(monkey
     assert docs[40].id in regions[0] and len(regions[0]) <= 1 + 2 + 3
     [case] = result.cases
     assert len(case.members) == 41 and {i.case_id for d in index.all_documents() for i in d.incidents} == {case.id}
+
+
+def test_link_each_text_is_fingerprinted_once_across_transactions(monkeypatch) -> None:
+    from rightsledger.link import duplicates
+
+    made: list[str] = []
+    fingerprint = duplicates.fingerprint
+    monkeypatch.setattr(duplicates, "fingerprint", lambda text, s: made.append(text) or fingerprint(text, s))
+    docs = tellings(60)
+    linker = Linker(InMemoryIndex(), small_caps())
+    for start in range(0, 60, 10):
+        linker.add(docs[start:start + 10])
+    assert sorted(made) == sorted(d.text for d in docs)  # candidates' texts are not read and hashed again
+
+
+def test_link_fingerprints_are_kept_compact_and_the_most_recent_only() -> None:
+    from rightsledger.link import Fingerprints
+    from rightsledger.link.duplicates import fingerprint
+
+    s = load_settings()
+    fps = {d.id: fingerprint(d.text, s) for d in tellings(3)}
+    kept = Fingerprints(size=2)
+    for doc_id, fp in fps.items():
+        kept.put(doc_id, fp)
+    assert "t0000" not in kept and kept.get("t0001") == fps["t0001"] and kept.get("t0002") == fps["t0002"]
+    kept.discard("t0001")
+    assert kept.get("t0001") is None

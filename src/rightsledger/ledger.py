@@ -663,8 +663,10 @@ class Ledger:
         return linking.Overrides(merge=tuple(sorted(p for p, act in latest.items() if act == "merge")),
                                  split=tuple(sorted(p for p, act in latest.items() if act == "split")))
 
-    def _link(self, repo: Repository, ids: Sequence[str], full: bool = False) -> LinkReport:
-        """Link `ids` against the ledger and store the decisions (inside the caller's transaction)."""
+    def _link(self, repo: Repository, ids: Sequence[str], full: bool = False,
+              fingerprints: linking.Fingerprints | None = None) -> LinkReport:
+        """Link `ids` against the ledger and store the decisions (inside the caller's transaction);
+        `fingerprints` carries the texts' fingerprints from one transaction of a run to the next."""
         serialize(repo.conn, "linking")  # two linking runs at once would each rewrite the same cases
         index = CandidateKeys(repo)
         locked = sorted(set(ids) & sealing.sealed_documents(repo.conn))
@@ -673,7 +675,7 @@ class Ledger:
                                     f"({', '.join(locked[:5])}), which is locked", hint=sealing.UNLOCK_HINT)
         docs = index.documents(sorted(set(ids)))
         link_settings = linking.load_settings()
-        result = linking.Linker(index, link_settings, self._overrides(repo)).add(docs)
+        result = linking.Linker(index, link_settings, self._overrides(repo), fingerprints).add(docs)
         index.flush()
         links = [{"kind": lk.kind, "from_id": lk.a, "to_id": lk.b, "score": lk.score, "detail": lk.detail}
                  for lk in result.links]
@@ -706,9 +708,10 @@ class Ledger:
         total = LinkReport()
         cases: dict[str, Case] = {}
         retired: set[str] = set()
+        fingerprints = linking.Fingerprints()
         for start in range(0, len(todo), size):
             with self.db.write() as conn:
-                batch = self._link(self._repo(conn), todo[start:start + size])
+                batch = self._link(self._repo(conn), todo[start:start + size], fingerprints=fingerprints)
             total.documents += batch.documents
             total.duplicates += batch.duplicates
             for cid in batch.retired:

@@ -7,7 +7,7 @@ conflicts and the reasons for every link.
 """
 
 from rightsledger.link.cases import PairScore, Profile, score_pair
-from rightsledger.link.duplicates import find_duplicates
+from rightsledger.link.duplicates import Fingerprints, find_duplicates
 from rightsledger.link.evidence import DocLink, Reason
 from rightsledger.link.independence import ROLES, STATUSES, Member
 from rightsledger.link.index import CandidateIndex, InMemoryIndex
@@ -20,6 +20,7 @@ __all__ = [
     "CandidateIndex",
     "Case",
     "DocLink",
+    "Fingerprints",
     "InMemoryIndex",
     "LinkResult",
     "LinkSettings",

@@ -9,6 +9,8 @@ document costs a few lookups, not a pass over the ledger; candidates are then ch
 
 from __future__ import annotations
 
+from array import array
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -78,6 +80,36 @@ def fingerprint(text: str, settings: LinkSettings) -> Fingerprint:
     mod = int(cfg["sample_modulus"])
     samples = tuple(sorted(format(h, "x") for h in sh if h % mod == 0))
     return Fingerprint(sh, bands, samples)
+
+
+class Fingerprints:
+    """Fingerprints by document id, kept compact (shingle hashes in an array, a quarter of a
+    set's size) and the `size` most recently used only: a linking run that spans many
+    transactions checks the same candidate texts again and again, and reading and hashing each
+    text again cost more than the check itself. Ids name one text for as long as a run lasts."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[array[int], tuple[str, ...], tuple[str, ...]]] = OrderedDict()
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._items
+
+    def get(self, doc_id: str) -> Fingerprint | None:
+        item = self._items.get(doc_id)
+        if item is None:
+            return None
+        self._items.move_to_end(doc_id)
+        return Fingerprint(frozenset(item[0]), item[1], item[2])
+
+    def discard(self, doc_id: str) -> None:
+        self._items.pop(doc_id, None)
+
+    def put(self, doc_id: str, fp: Fingerprint) -> None:
+        self._items[doc_id] = (array("q", fp.shingles), fp.bands, fp.samples)
+        self._items.move_to_end(doc_id)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
 
 
 def compare(a: Fingerprint, b: Fingerprint, settings: LinkSettings) -> tuple[float, str] | None:

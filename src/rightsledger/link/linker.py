@@ -170,15 +170,20 @@ class Linker:
     Documents passed to `add()` must be retrievable from the index by `documents()` (the store
     has them once ingested; `InMemoryIndex` is given them here)."""
 
-    def __init__(self, index: CandidateIndex | None = None, settings: LinkSettings | None = None, overrides: Overrides | None = None) -> None:
+    def __init__(self, index: CandidateIndex | None = None, settings: LinkSettings | None = None, overrides: Overrides | None = None,
+                 fingerprints: duplicates.Fingerprints | None = None) -> None:
         self.index: CandidateIndex = index if index is not None else InMemoryIndex()
         self.settings = settings or load_settings()
         self.overrides = overrides or Overrides()
+        # kept across `add` calls, and shared by the caller across Linkers of one run (one settings)
+        self.fingerprints = fingerprints if fingerprints is not None else duplicates.Fingerprints()
 
     # ------------------------------------------------------------ public
 
     def add(self, documents: Sequence[Document]) -> LinkResult:
         docs = sorted({d.id: d for d in documents}.values(), key=lambda d: d.id)
+        for d in docs:  # their text is in hand, and may be new under an old id
+            self.fingerprints.discard(d.id)
         if isinstance(self.index, InMemoryIndex):
             for d in docs:
                 self.index.put(d)
@@ -205,6 +210,7 @@ class _Run:
         self.blocks: dict[str, tuple[set[str], set[str]]] = {}
         self.group: dict[str, str] = {}  # document -> its duplicate group's original
         self.fps: dict[str, duplicates.Fingerprint] = {}
+        self.kept = linker.fingerprints
         self.edges: list[PairScore] = []
         self.large: set[str] = set()  # cases too large to rebuild: extended with what the run loaded
         self.stored: dict[str, Case] = {}  # ... and those cases as stored
@@ -278,13 +284,17 @@ class _Run:
     # ------------------------------------------------------------ steps
 
     def fingerprint(self, doc_id: str) -> duplicates.Fingerprint:
-        """Fingerprints are recomputed rather than all kept: a 100,000-document run would hold
-        every shingle set at once otherwise."""
+        """A few thousand as sets for this run, more kept compact by the Linker; the rest are
+        recomputed: a 100,000-document run would hold every shingle set at once otherwise."""
         fp = self.fps.get(doc_id)
         if fp is None:
             if len(self.fps) >= 4096:
                 self.fps.pop(next(iter(self.fps)))
-            fp = self.fps[doc_id] = duplicates.fingerprint(self.doc(doc_id).text, self.s)
+            fp = self.kept.get(doc_id)
+            if fp is None:
+                fp = duplicates.fingerprint(self.doc(doc_id).text, self.s)
+                self.kept.put(doc_id, fp)
+            self.fps[doc_id] = fp
         return fp
 
     def execute(self) -> LinkResult:
@@ -316,7 +326,7 @@ class _Run:
         for d in self.new:
             fp = self.fingerprint(d.id)
             found = duplicates.candidates(fp, self.index, self.s, exclude=d.id)
-            self.fetch(c for c in found if c not in self.fps)  # in one read, not one each
+            self.fetch(c for c in found if c not in self.fps and c not in self.kept)  # in one read, not one each
             for c in found:
                 if c in new_ids and c < d.id:
                     continue  # a pair of new documents is checked once
