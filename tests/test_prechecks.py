@@ -62,3 +62,54 @@ def test_cue_look_never_rules_out_a_case_insensitive_match(s, rule):
     pattern, cues = rule
     if re.search(pattern, s, re.IGNORECASE):
         assert may_hold(s, cues), s
+
+
+def test_cues_are_read_off_the_pattern():
+    from rightsledger.extract.prechecks import ending_cues, required_cues
+
+    assert required_cues(re.compile(r"^[^.]{0,40}?\b(?:per|every|a)\s{1,3}(?:city|town)\b", re.IGNORECASE)) == ("city", "town")
+    assert required_cues(re.compile(r"\b[Ee]ach\s{1,3}of\b")) == ("Each", "each")
+    assert required_cues(re.compile(r"watch|to\s(?:watch|see)ed", re.IGNORECASE)) == ("seeed", "watch")  # "watched" holds "watch"
+    assert required_cues(re.compile(r"[a-z]+\s")) is None  # nothing spelt out
+    assert required_cues(re.compile(r"a(?i:bc)d")) in (("a",), ("d",))  # not "abcd": "aBcd" matches too
+    assert ending_cues(re.compile(r"(?:No|Unit)\.?[\s\u00a0]{0,3}$")) == ("No", "Unit")
+    assert ending_cues(re.compile(r"(?:population|census)(?:\s{1,3}(?:of|totals?))?\s{0,3}$")) == (
+        "census", "of", "population", "total", "totals")
+    assert ending_cues(re.compile(r"each\s+of[^.]{0,40}$")) is None  # may end with any word
+    assert ending_cues(re.compile(r"No\s*\.?$")) is None  # a stop after the spaces: rstrip() keeps the spaces
+    assert ending_cues(re.compile(r"no$", re.IGNORECASE)) is None
+
+
+_ENDING_PIECES = st.lists(st.sampled_from(
+    ["No", "no", "Unit", "unit", "population", "census", "of", "totals", "total", "s", "each", "Each", "x", "ſ", "K", "İ", "ı",
+     " ", "  ", "\u00a0", "\n", ".", ","]), max_size=12).map("".join)
+_ENDING_PATTERNS = [r"(?:No|Unit)\.?[\s\u00a0]{0,3}$", r"(?:population|census)(?:\s{1,3}(?:of|totals?))?\s{0,3}$",
+                    r"\b[Ee]ach\s{1,3}of\b[^.;]{0,40}$", r"(?:[Ee]ach|unit)s?(?=\s)", r"(?i:no)\s*$", r"[$\u20a9]\s{0,2}$"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ENDING_PIECES, st.sampled_from(_ENDING_PATTERNS))
+def test_cues_read_off_a_case_sensitive_pattern_never_rule_out_a_match(s, pattern):
+    """What `ending_cues` says a match ends with, or `required_cues` that it holds, is there."""
+    from rightsledger.extract.prechecks import ending_cues, required_cues
+
+    rx = re.compile(pattern)
+    if not rx.search(s):
+        return
+    ends, within = ending_cues(rx), required_cues(rx)
+    if ends is not None:
+        assert s.rstrip().rstrip(".").endswith(ends), s
+    if within is not None:
+        assert any(w in s for w in within), s
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CUE_PIECES, st.sampled_from([r"\bwatch", r"see|look(?:ed)?\s{1,3}on", r"\bkey\b", r"it\b", r"^[^.]{0,20}?\b(?:a|per)\s(?:key|sea)\b"]))
+def test_cues_read_off_a_case_insensitive_pattern_never_rule_out_a_match(s, pattern):
+    from rightsledger.extract.prechecks import required_cues
+
+    rx = re.compile(pattern, re.IGNORECASE)
+    cues = required_cues(rx)
+    assert cues is not None
+    if rx.search(s):
+        assert may_hold(s, cues), s

@@ -160,5 +160,24 @@ def test_spectator_cues_hold_in_every_spectator_match(after):
     from rightsledger.extract.quantities import _rules
 
     r = _rules()
+    assert r.spectator_after_cues is not None  # read off the patterns: the search is skipped without one
     if r.spectator_after.search(after):
         assert may_hold(after, r.spectator_after_cues), after
+
+
+_BACKGROUND_AFTER_PIECES = st.lists(st.sampled_from(
+    ["census", "in each", "from each", "each", "per city", "a year", "every day", "a camp", "for", "per", "a", "day",
+     "ſ", "K", "İ", "ı", "x", " ", "  ", "\u00a0", "\n", ".", ","]), max_size=10).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.sampled_from(_victims_lexicon("background_after")).flatmap(st.from_regex), _BACKGROUND_AFTER_PIECES))
+def test_background_after_cues_hold_in_every_match(after):
+    """The words after a count are matched against background_after only when they hold a cue."""
+    from rightsledger.extract.prechecks import may_hold
+    from rightsledger.extract.quantities import _rules
+
+    r = _rules()
+    assert r.background_after_cues is not None
+    if r.background_after.match(after):
+        assert may_hold(after, r.background_after_cues), after

@@ -18,7 +18,8 @@ from rightsledger.extract.lexicon import words
 
 _WORD = re.compile(r"\w+")
 
-__all__ = ["ASCII_FOLDS", "EndAnchored", "TailRegex", "fragments_by_end", "may_hold", "phrase_ends"]
+__all__ = ["ASCII_FOLDS", "EndAnchored", "TailRegex", "ending_cues", "fragments_by_end", "may_hold", "phrase_ends",
+           "required_cues"]
 
 # The non-ASCII characters case-insensitive matching takes for ASCII letters ("ſ" is an "s",
 # the Kelvin sign a "k"); a test checks the list is whole.
@@ -179,3 +180,185 @@ class TailRegex:
                 if self.by_end is not None:
                     rx = self.by_end[low]
         return rx.search(text[lo:hi])
+
+
+# -- cue words read off a pattern ----------------------------------------------------------------
+# Strings one of which every match of a pattern holds (or ends with) make a cheap look before a
+# search that most texts fail; read off the pattern itself, they cannot fall out of step with it.
+
+_CUE_LIMIT = 64  # strings per cue set: more, and the look costs about what the search does
+
+
+def _literal_strings(items: list, limit: int = _CUE_LIMIT) -> set[str] | None:
+    """Every string a sequence of literal items can match (a literal, a class of literals, a group
+    or alternation of those, an optional one), or None if it can match something else."""
+    out = {""}
+    for op, av in items:
+        if op is c.LITERAL:
+            step: set[str] | None = {chr(av)}
+        elif op is c.IN and av and all(iop is c.LITERAL for iop, _ in av):
+            step = {chr(iav) for _, iav in av}
+        elif op is c.SUBPATTERN and not _folds(av):
+            step = _literal_strings(list(av[3]), limit)
+        elif op is c.BRANCH:
+            step = set()
+            for branch in av[1]:
+                one = _literal_strings(list(branch), limit)
+                if one is None:
+                    return None
+                step |= one
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] <= 1:
+            inner = _literal_strings(list(av[2]), limit)
+            step = None if inner is None else (inner | {""} if av[0] == 0 else inner)
+        else:
+            return None
+        if step is None or len(out) * len(step) > limit:
+            return None
+        out = {a + b for a in out for b in step}
+    return out
+
+
+def _folds(group) -> bool:
+    """Whether a group turns case-insensitive matching on ("(?i:...)"): its literals then stand
+    for other cases too, and are not reasoned about."""
+    return bool(group[1] & re.IGNORECASE)
+
+
+def _best(candidates: list[set[str]]) -> set[str] | None:
+    """The cue set a text is least likely to hold by chance: longest shortest string, then fewest."""
+    usable = [s for s in candidates if s and "" not in s]
+    return max(usable, key=lambda s: (min(map(len, s)), -len(s))) if usable else None
+
+
+def _required(items: list) -> set[str] | None:
+    """Strings one of which every match of the sequence holds, or None if none is known."""
+    candidates: list[set[str]] = []
+    run: list = []  # consecutive literal items: their strings are required whole
+
+    def close_run() -> None:
+        if run:
+            strings = _literal_strings(run)
+            if strings is not None:
+                candidates.append(strings)
+            run.clear()
+
+    for op, av in items:
+        if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            continue  # zero width: a literal run goes on across it
+        if _literal_strings([(op, av)], 8) is not None and not (op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] == 0):
+            run.append((op, av))
+            continue
+        close_run()
+        if op is c.SUBPATTERN and not _folds(av):
+            inner = _required(list(av[3]))
+        elif op is c.BRANCH:
+            inner = set()
+            for branch in av[1]:
+                one = _required(list(branch))
+                if one is None:
+                    inner = None
+                    break
+                inner |= one
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+            inner = _required(list(av[2]))
+        else:
+            inner = None
+        if inner is not None:
+            candidates.append(inner)
+    close_run()
+    return _best(candidates)
+
+
+def required_cues(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Strings one of which every match of `regex` holds, for `may_hold` when the pattern is
+    case-insensitive (then in lower case, ASCII only) and for a plain `in` test otherwise; None when
+    the pattern does not say (a class or a repeat where a word could stand)."""
+    try:
+        tree = sre.parse(regex.pattern, regex.flags)
+    except Exception:  # not reasoned about: no cues, always searched
+        return None
+    found = _required(list(tree))
+    if found is None:
+        return None
+    if regex.flags & re.IGNORECASE:
+        if not all(s.isascii() for s in found):
+            return None
+        found = {s.lower() for s in found}
+    # A string holding another is held wherever that one is: only the shortest are looked for.
+    return tuple(sorted(s for s in found if not any(t != s and t in s for t in found)))
+
+
+def _only(items_av, chars: str | None) -> bool:
+    """Whether a repeat body (or single item) matches only white space (chars None) or only `chars`."""
+    op, av = items_av
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+        return len(av[2]) == 1 and _only(av[2][0], chars)
+    if op is c.LITERAL:
+        return chr(av).isspace() if chars is None else chr(av) in chars
+    if op is c.IN:
+        if chars is not None:
+            return all(iop is c.LITERAL and chr(iav) in chars for iop, iav in av)
+        return all((iop is c.LITERAL and chr(iav).isspace()) or (iop is c.CATEGORY and iav is c.CATEGORY_SPACE)
+                   for iop, iav in av)
+    return False
+
+
+def ending_cues(regex: re.Pattern[str]) -> tuple[str, ...] | None:
+    """For a case-sensitive pattern whose every match ends the string (`$`), after which only full
+    stops and then white space may stand: the strings one of which the searched string ends with,
+    once `s.rstrip().rstrip(".")` ("No. " ends with "No"). None when that is not known."""
+    if regex.flags & (re.IGNORECASE | re.MULTILINE):
+        return None
+    try:
+        items = list(sre.parse(regex.pattern, regex.flags))
+    except Exception:
+        return None
+    if not items or items[-1] != (c.AT, c.AT_END):
+        return None
+    k = len(items) - 1
+    while k and _only(items[k - 1], None):  # white space before the end (what rstrip() drops)
+        k -= 1
+    while k and _only(items[k - 1], "."):  # full stops before it (what rstrip(".") drops)
+        k -= 1
+    ends = _suffixes(items[:k])
+    if not ends or any(not s or s[-1].isspace() or s[-1] == "." for s in ends):
+        return None
+    return tuple(sorted(ends))
+
+
+def _suffixes(items: list) -> set[str] | None:
+    """Strings one of which every match of the sequence ends with: its closing literal items."""
+    limit = _CUE_LIMIT
+
+    def walk(seq: list, acc: str) -> set[str] | None:
+        k = len(seq)
+        while k and seq[k - 1][0] in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            k -= 1  # zero width
+        if not k:
+            return {acc} if acc else None
+        op, av = seq[k - 1]
+        rest = seq[: k - 1]
+        if op is c.LITERAL:
+            return walk(rest, chr(av) + acc)
+        if op is c.IN and av and len(av) <= 8 and all(iop is c.LITERAL for iop, _ in av):
+            return _union(walk(rest, chr(iav) + acc) for _, iav in av)
+        if op is c.SUBPATTERN and not _folds(av):
+            return walk(rest + list(av[3]), acc)
+        if op is c.BRANCH:
+            return _union(walk(rest + list(b), acc) for b in av[1])
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] <= 1:
+            taken = walk(rest + list(av[2]), acc)
+            return taken if av[0] == 1 else _union((taken, walk(rest, acc)))
+        return {acc} if acc else None  # anything else ends the literal tail
+
+    def _union(parts) -> set[str] | None:
+        out: set[str] = set()
+        for p in parts:
+            if p is None:
+                return None
+            out |= p
+            if len(out) > limit:
+                return None
+        return out
+
+    return walk(items, "")

@@ -29,7 +29,7 @@ from rightsledger.extract.lexicon import (
     words,
 )
 from rightsledger.extract.numbers import number_pattern, number_words, parse_number, vague_words
-from rightsledger.extract.prechecks import EndAnchored, may_hold
+from rightsledger.extract.prechecks import EndAnchored, ending_cues, may_hold, required_cues
 from rightsledger.model import Span, Victims, Why
 
 __all__ = ["COMPONENT", "find_victims"]
@@ -47,7 +47,7 @@ _PASSIVE_AUX = re.compile(r"\b(?:was|has\s+been|had\s+been|is\s+being|got|were)\
 _COORDINATED = re.compile(r",?\s{1,3}(?:and|plus|as well as)\s{1,3}|,\s{1,3}")
 _DESC_STOP = re.compile(r"\b(?:were|was|are|is|have|has|had|said|told|says)\b|,")
 _WATCH = re.compile(r"\b(?:watch|witness|see|attend)", re.IGNORECASE)
-_WATCH_CUES = ("watch", "witness", "see", "attend")  # one is in every _WATCH match
+_WATCH_CUES = required_cues(_WATCH)  # one is in every _WATCH match
 # "12 were arrested": the verbs a bare count is the subject of, and the gap before them.
 _BARE_VERBS = ("were", "was", "had been", "have been", "got", "received", "faced", "are being", "were later")
 _BARE_VERB_WORDS = tuple(dict.fromkeys(v.split()[0] for v in _BARE_VERBS))
@@ -58,11 +58,28 @@ _PART_OF = ("the", "them", "those", "these")
 
 @dataclass(frozen=True, slots=True)
 class _Cues:
-    """Words one of which every match of some end-anchored patterns needs near the end of the
-    searched words: tested with str methods, so most searches (tried at every position) are skipped."""
+    """Words one of which every match of some case-sensitive patterns needs near the end of the
+    searched words, read off the patterns: tested with str methods, so most searches (tried at
+    every position) are skipped."""
 
     ends: tuple[str, ...]  # the words, trailing spaces and dots dropped, end with one of these
     within: tuple[str, ...]  # ...or hold one of these
+
+    @classmethod
+    def of(cls, patterns: list[str]) -> _Cues:
+        """The cues of these patterns: the words an end-anchored one ends with, else those any
+        other one holds; none at all (nothing skipped) if a pattern says neither."""
+        ends: list[str] = []
+        within: list[str] = []
+        for p in patterns:
+            rx = re.compile(p)
+            if (found := ending_cues(rx)) is not None:
+                ends += found
+            elif (found := required_cues(rx)) is not None:
+                within += found
+            else:
+                return cls((), ())
+        return cls(tuple(dict.fromkeys(ends)), tuple(dict.fromkeys(within)))
 
     def may_match(self, s: str) -> bool:
         if not self.ends and not self.within:
@@ -87,10 +104,11 @@ class _Rules:
     verb_before: re.Pattern[str]
     spectator_after: re.Pattern[str]
     spectator_before: re.Pattern[str]
-    spectator_after_cues: tuple[str, ...]  # one is in every spectator_after match
+    spectator_after_cues: tuple[str, ...] | None  # one is in every spectator_after match
     background_before: re.Pattern[str]  # each a lexicon list as one alternation: one search, not one per pattern
     background_cues: _Cues  # needed by every background_before match
     background_after: re.Pattern[str]
+    background_after_cues: tuple[str, ...] | None  # one is in every background_after match
     population_after: re.Pattern[str]
     large_count: int
     population_min: int
@@ -157,6 +175,7 @@ def _rules() -> _Rules:
     scanned = (group, part_of, bare, singular)  # the patterns `find_victims` tries around anchors
     spectator_after = re.compile(r"^[^.;!?]{0,60}?\b(?:" + "|".join(lex.get("spectator_after", [])) + r")\b", re.IGNORECASE)
     spectator_before = re.compile(r"\b(?:" + "|".join(lex.get("spectator_before", [])) + r")\b[^.;!?]{0,40}$", re.IGNORECASE)
+    background_after = _at_start(lex.get("background_after", []))
     return _Rules(
         group=group,
         part_of=part_of,
@@ -168,10 +187,11 @@ def _rules() -> _Rules:
         verb_before=re.compile(rf"\b{verbs}(?:{_SP}[\w\-]{{1,15}}){{0,3}}?{_SP}$", re.IGNORECASE),
         spectator_after=spectator_after,
         spectator_before=spectator_before,
-        spectator_after_cues=tuple(lex.get("spectator_after_cues", ())),
+        spectator_after_cues=required_cues(spectator_after),
         background_before=any_of(lex.get("background_before", [])),
-        background_cues=_cues(lex.get("background_before_cues", {})),
-        background_after=_at_start(lex.get("background_after", [])),
+        background_cues=_Cues.of(lex.get("background_before", [])),
+        background_after=background_after,
+        background_after_cues=required_cues(background_after),
         population_after=_at_start(lex.get("population_after", [])),
         large_count=int(lex.get("large_count", 1_000_000)),
         population_min=int(lex.get("population_min", 1000)),
@@ -200,10 +220,6 @@ def _rules() -> _Rules:
             re.IGNORECASE,
         ),
     )
-
-
-def _cues(table: dict[str, list[str]]) -> _Cues:
-    return _Cues(tuple(table.get("ends", ())), tuple(table.get("within", ())))
 
 
 def _at_start(patterns: list[str]) -> re.Pattern[str]:
@@ -477,7 +493,8 @@ def _background(text: str, f: _Found, r: _Rules) -> bool:
         return True
     if r.possessive_before.search(before) and (f.noun not in r.kin_nouns or f.count is None or f.count >= r.population_min):
         return True  # "its 2.87 million citizens", not "their two children"
-    if r.background_after.match(after):
+    cues = r.background_after_cues
+    if (cues is None or may_hold(after, cues)) and r.background_after.match(after):
         return True
     if f.count is not None:
         if f.count >= r.large_count:
@@ -553,9 +570,9 @@ def _spectators(before: str, after: str, r: _Rules) -> bool:
     """A crowd made to look on: the words after say so, or those before gather it and the words
     after name a watching. Cue words rule out most counts before any search."""
     cues = r.spectator_after_cues
-    if (not cues or may_hold(after, cues)) and r.spectator_after.search(after):
+    if (cues is None or may_hold(after, cues)) and r.spectator_after.search(after):
         return True
-    return may_hold(after, _WATCH_CUES) and bool(r.spectator_before.search(before[-60:])) and _watch_near(after)
+    return (_WATCH_CUES is None or may_hold(after, _WATCH_CUES)) and bool(r.spectator_before.search(before[-60:])) and _watch_near(after)
 
 
 def _watch_near(after: str) -> bool:
