@@ -113,3 +113,30 @@ def test_cues_read_off_a_case_insensitive_pattern_never_rule_out_a_match(s, patt
     assert cues is not None
     if rx.search(s):
         assert may_hold(s, cues), s
+
+
+def _cued_rules() -> list[tuple[str, re.Pattern[str]]]:
+    from rightsledger.extract.attribution import _cite_rules
+    from rightsledger.extract.incidents import _SINGULAR_AUX, load_rules
+    from rightsledger.outlets import load_outlets
+
+    rules = load_rules()
+    return [("photo", _cite_rules(load_outlets()).photo), ("reference_before", rules.reference_before),
+            ("occurrence", rules.occurrence), ("counted_places", rules.counted_places), ("singular_aux", _SINGULAR_AUX)]
+
+
+_CUED_PIECES = st.lists(st.sampled_from(
+    ["photo", "Photo", "file photo", "screen grab", "Getty", "days after her", "shortly", "following", "the", "took place",
+     "happened", "occurred", "held", "two", "12", "several", "cities", "villages", "in", "she", "it", "was", "has been",
+     "also", "arrested", "ſ", "K", "İ", "ı", "’", " ", "  ", "\n", ",", "."]), max_size=14).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_CUED_PIECES, st.integers(0, 12), st.one_of(st.none(), st.integers(0, 80)))
+def test_cued_searches_match_a_plain_search(text, pos, endpos):
+    """The rules searched only where their cue words stand find what a plain search finds."""
+    for name, cued in _cued_rules():
+        assert cued.cues is not None, name  # the cue look is in use
+        plain = cued.regex.search(text, pos) if endpos is None else cued.regex.search(text, pos, endpos)
+        found = cued.search(text, pos, endpos)
+        assert (found.span() if found else None) == (plain.span() if plain else None), name

@@ -26,6 +26,7 @@ from rightsledger.extract.lexicon import (
     lexicon,
     words,
 )
+from rightsledger.extract.prechecks import CuedRegex
 from rightsledger.model import SOURCE_KINDS, Actor, Citation, Span, Why
 
 if TYPE_CHECKING:
@@ -588,7 +589,7 @@ class _CiteRules:
     appositive: WordStartRegex  # tried only where its first word ("newspaper", "daily"…) stands
     reported_name: EndLiteralRegex  # scanned only just before its reporting verbs
     kinds: frozenset[str]
-    photo: re.Pattern[str]
+    photo: CuedRegex  # searched in short windows that seldom hold its words
     not_before: WordStartRegex
     byline_chars: int
     byline_max_line: int
@@ -623,7 +624,7 @@ def _cite_rules(registry: OutletRegistry) -> _CiteRules:
         appositive=WordStartRegex.of(re.compile(lex.get("appositive", "(?!)"))),
         reported_name=EndLiteralRegex(re.compile(lex.get("reported_name", "(?!)"))),
         kinds=frozenset(kinds),
-        photo=re.compile(lex.get("photo", "(?!)"), re.IGNORECASE),
+        photo=CuedRegex(re.compile(lex.get("photo", "(?!)"), re.IGNORECASE)),
         not_before=WordStartRegex.of(any_of(lex.get("not_before", []), re.IGNORECASE)),
         byline_chars=int(lex.get("byline_chars", 700)),
         byline_max_line=int(lex.get("byline_max_line", 80)),

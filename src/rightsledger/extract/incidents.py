@@ -28,7 +28,7 @@ from typing import Any, Iterator, Sequence
 
 from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
 from rightsledger.extract.lexicon import WordStartRegex
-from rightsledger.extract.prechecks import TailRegex, fragments_by_end
+from rightsledger.extract.prechecks import CuedRegex, TailRegex, fragments_by_end
 from rightsledger.extract.sentences import Sentence
 from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
 from rightsledger.model import Actor, Citation, DateValue, Incident, Place, Span, TypeFact, Victims, Why
@@ -44,13 +44,13 @@ class AssemblyRules:
 
     max_gap: int
     cue_gap: int
-    reference_before: re.Pattern[str]
+    reference_before: CuedRegex
     reference_window: int
     punitive: frozenset[str]
     moving: frozenset[str]
     across_borders: frozenset[str]
     unit_class: dict[str, str]
-    occurrence: re.Pattern[str]
+    occurrence: CuedRegex
     reporting_before: TailRegex
     reporting_window: int
     reporting_after: re.Pattern[str]
@@ -68,7 +68,7 @@ class AssemblyRules:
     not_people: frozenset[str]
     never_sites: frozenset[str]
     agent_gap: re.Pattern[str]
-    counted_places: re.Pattern[str]
+    counted_places: CuedRegex
     another_act: re.Pattern[str]
     another_window: int
     focus_name: str
@@ -112,13 +112,13 @@ def load_rules() -> AssemblyRules:
     return AssemblyRules(
         max_gap=int(g["max_gap_sentences"]),
         cue_gap=int(g["cue_gap_sentences"]),
-        reference_before=re.compile("(?:" + "|".join(g["reference_before"]) + r")$", re.IGNORECASE),
+        reference_before=CuedRegex(re.compile("(?:" + "|".join(g["reference_before"]) + r")$", re.IGNORECASE)),
         reference_window=int(g["reference_window"]),
         punitive=frozenset(g["punitive_types"]),
         moving=frozenset(g["moving_types"]),
         across_borders=frozenset(g.get("cross_border_types", [])),
         unit_class=unit_class,
-        occurrence=_alt(sup["occurrence"]),
+        occurrence=CuedRegex(_alt(sup["occurrence"])),
         reporting_before=_tail(d["reporting_before"]),
         reporting_window=int(d["reporting_window"]),
         reporting_after=_prefix(d["reporting_after"]),
@@ -137,7 +137,7 @@ def load_rules() -> AssemblyRules:
             r"(?<![\w,])(?:" + "|".join(vic["singular_subject"]) + r")(?: (?:also|was|were|has|had|been|being|later|then|reportedly|allegedly|publicly|secretly|recently|arrested and|and)){1,4} $"),
         never_sites=frozenset(n.lower() for n in p["never_sites"]),
         agent_gap=re.compile(rf"(?:{p['agent_gap']})$", re.IGNORECASE),
-        counted_places=re.compile(p["counted_places"], re.IGNORECASE),
+        counted_places=CuedRegex(re.compile(p["counted_places"], re.IGNORECASE)),
         another_act=_alt(p["another_act"]),
         another_window=int(p["another_window"]),
         focus_name=focus["name"],
@@ -560,9 +560,9 @@ def _victims(found: list[Victims], rules: AssemblyRules, headings: Sequence[Span
 
 
 # "<someone> was / has been <trigger>": a singular subject, unless it is "it", "there", "which".
-_SINGULAR_AUX = re.compile(
+_SINGULAR_AUX = CuedRegex(re.compile(
     r"(?<![\w-])(?!(?:it|there|this|that|which|what|who)\b)[\w’'-]+ (?:(?:also|later|then|reportedly|allegedly|"
-    r"recently|publicly|secretly|subsequently) )?(?:was|has been|had been) (?:\w+ )?$", re.IGNORECASE)
+    r"recently|publicly|secretly|subsequently) )?(?:was|has been|had been) (?:\w+ )?$", re.IGNORECASE))
 
 
 def _singular_victim(text: str, sentences: Sequence[Sentence], g: _Group, rules: AssemblyRules) -> Victims | None:

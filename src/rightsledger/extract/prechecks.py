@@ -362,3 +362,28 @@ def _suffixes(items: list) -> set[str] | None:
         return out
 
     return walk(items, "")
+
+
+class CuedRegex:
+    """A regex searched only in strings that hold one of the cue words all its matches hold (read
+    off the pattern, see `required_cues`): a look with str methods instead of a failed search
+    tried at every position of a window that most windows need."""
+
+    __slots__ = ("regex", "cues", "folded")
+
+    def __init__(self, regex: re.Pattern[str]) -> None:
+        self.regex = regex
+        self.cues = required_cues(regex)
+        self.folded = bool(regex.flags & re.IGNORECASE)
+
+    def search(self, s: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
+        """`regex.search(s, pos, endpos)`: a match lies in s[pos:endpos], and holds a cue."""
+        cues = self.cues
+        if cues is not None:
+            window = s if not pos and endpos is None else s[pos:endpos]
+            if self.folded:
+                if not may_hold(window, cues):
+                    return None
+            elif not any(cue in window for cue in cues):
+                return None
+        return self.regex.search(s, pos) if endpos is None else self.regex.search(s, pos, endpos)
