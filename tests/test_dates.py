@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from folding import spans, texts_of
 from rightsledger.extract.dates import find_dates
 from rightsledger.model import DATE_PRECISIONS
 
@@ -166,3 +167,24 @@ def test_iso_date_pattern_matches_the_lookbehind_first_spelling(text, lo, cut):
     hi = max(lo, len(text) - cut)
     assert [(m.span(), m.groupdict()) for m in packaged.finditer(text, lo, hi)] == \
         [(m.span(), m.groupdict()) for m in plain.finditer(text, lo, hi)]
+
+
+_YEAR_RANGE_PIECES = texts_of(["1999", "2011", "2015", "19", "15", "-", "\u2013", ".", "x", "from", "between", " ", " to ", "\n"], 16)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_YEAR_RANGE_PIECES, st.integers(min_value=0, max_value=6))
+def test_year_range_matches_its_plain_lookbehind_spelling(text, pos):
+    """year_range writes "(?<![\\w\\-.])" as "(?<!\\w)(?<![\\-.])" (so that it is tried at numbers
+    only): the same matches."""
+    import re
+
+    from rightsledger.extract.dates import _compiled
+
+    rule = next(r for r in _compiled()[1] if r.id == "year_range")
+    assert not rule.regex.inside and rule.regex.starts is not None  # tried at word starts only
+    written = rule.regex.regex
+    plain = re.compile(written.pattern.replace(r"(?<!\w)(?<![\-.])", r"(?<![\w\-.])"), written.flags)
+    assert plain.pattern != written.pattern
+    assert spans(written.finditer(text, pos)) == spans(plain.finditer(text, pos))
+    assert spans(rule.regex.finditer_windows(text, [(pos, len(text))])) == spans(plain.finditer(text, pos, len(text)))
