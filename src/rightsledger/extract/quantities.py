@@ -362,7 +362,7 @@ def find_victims(text: str) -> list[Victims]:
         return False
 
     # Kinship lists first: their counted members ("two sons") are part of the list.
-    for f in _kin_groups(text, toks, hits["kin"], r):
+    for f in _kin_groups(text, toks, hits["kin"], index.non_ascii, r):
         if free(f.start, f.end):
             found.append(f)
             take(f.start, f.end)
@@ -440,10 +440,17 @@ def _anchored(rx: re.Pattern[str], text: str, toks, at_words: list[int]) -> Iter
 _PLURAL_BEFORE = re.compile(r"(?:\d|\b(?:two|three|four|five|several|many|some|of|whose|[\w]+[\u2019']s))[\s\u00a0]{1,3}(?:[\w.\-]+[\s\u00a0]{1,3}){0,2}$", re.IGNORECASE)
 
 
-def _kin_groups(text: str, toks, kin_hits: list[int], r: _Rules) -> Iterator[_Found]:
+def _kin_groups(text: str, toks, kin_hits: list[int], non_ascii: tuple[int, ...], r: _Rules) -> Iterator[_Found]:
     """A list of relatives with known sizes ("her parents, husband and three children" -> 6)."""
+    # A list names two relatives or more, each ending on a kin word (or on a word with non-ASCII
+    # letters, which case folding may read as one): without a second such word within a match's
+    # reach of the words tried, the list rule is not tried there.
+    ends = [toks[k][0] for k in sorted({*kin_hits, *non_ascii})]
     last_end = -1
     for i in kin_hits:
+        lo, reach = toks[max(0, i - 3)][0], toks[i][0] + 200
+        if bisect_left(ends, reach) - bisect_left(ends, lo) < 2:
+            continue
         m = None
         for j in range(max(0, i - 3), i + 1):  # a possessive and a number may stand before the kin word
             at = toks[j][0]
