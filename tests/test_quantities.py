@@ -181,3 +181,23 @@ def test_background_after_cues_hold_in_every_match(after):
     assert r.background_after_cues is not None
     if r.background_after.match(after):
         assert may_hold(after, r.background_after_cues), after
+
+
+_KIN_PIECES = texts_of(["her", "his", "their", "Kim's", "parents", "husband", "wife", "mother-in-law", "elder brother", "three",
+                        "children", "sons", "kids", "family members", "and", ",", " ", "  ", "\n", "x", "of"], 16)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_KIN_PIECES)
+def test_kin_lists_are_tried_only_where_a_second_kin_word_is_in_reach(text):
+    """Skipping the kin-list rule where no second kin word is in reach finds every list (with
+    every word counted as a possible kin word, nothing is skipped)."""
+    from rightsledger.extract.lexicon import words
+    from rightsledger.extract.quantities import _kin_groups, _rules
+
+    r = _rules()
+    index = words(text)
+    kin = [i for i, (_s, _e, w) in enumerate(index.toks) if "kin" in r.by_word.get(w, ())]
+    everything = tuple(range(len(index.toks)))
+    found = [(f.start, f.end, f.count) for f in _kin_groups(text, index.toks, kin, index.non_ascii, r)]
+    assert found == [(f.start, f.end, f.count) for f in _kin_groups(text, index.toks, kin, everything, r)]
