@@ -511,10 +511,7 @@ def _link_quotes(text: str, spans: list[tuple[int, int, str]], mentions: list[_M
     out: list[tuple[int, int, int | None, str]] = []
     prev_speaker: int | None = None
     prev_end = -1
-    import bisect
-
     for qs, qe, rule in spans:
-        words = len(text[qs:qe].split())
         speaker: int | None = None
         how = ""
         close = qe + 1 if qe < len(text) and text[qe] in "\u201d\"" else qe
@@ -522,14 +519,16 @@ def _link_quotes(text: str, spans: list[tuple[int, int, str]], mentions: list[_M
         after = text[close : close + 140]
         cut = _SENT_END.search(after, 1)
         limit = close + (cut.start() if cut else len(after))
-        i = bisect.bisect_left(starts, close)
+        i = bisect_left(starts, close)
         if i < len(mentions) and mentions[i].start <= limit and not _QUOTE_CHARS.search(text, close, mentions[i].start):
             speaker, how = i, "speaker after the quote"
         # Before the quote in the same sentence: 'The source said, “…' / 'X told RFA: “…'
         if speaker is None:
             open_at = qs - 1
-            sent_start = max(text.rfind("\n", 0, open_at), max((text.rfind(p, max(0, open_at - 250), open_at) for p in (". ", "? ", "! ")), default=-1))
-            j = bisect.bisect_left(starts, open_at) - 1
+            lo = max(0, open_at - 250)
+            sent_start = max(text.rfind("\n", 0, open_at), text.rfind(". ", lo, open_at), text.rfind("? ", lo, open_at),
+                             text.rfind("! ", lo, open_at))
+            j = bisect_left(starts, open_at) - 1
             if j >= 0 and mentions[j].start > sent_start and mentions[j].end <= open_at and not _QUOTE_CHARS.search(text, mentions[j].end, open_at):
                 speaker, how = j, "speaker before the quote"
         if speaker is None and (r.pronoun_after.search(text[close : close + 40]) or r.pronoun_before.search(text[max(0, qs - 101) : max(0, qs - 1)])):
@@ -538,8 +537,8 @@ def _link_quotes(text: str, spans: list[tuple[int, int, str]], mentions: list[_M
             speaker, how = prev_speaker, "continues the previous quotation"
         if speaker is None and prev_speaker is not None and _is_paragraph_start(text, qs - 1) and _prev_para_quoted(text, qs - 1, prev_end):
             speaker, how = prev_speaker, "continues the previous paragraph's quotation"
-        if speaker is None and words < 4:
-            continue  # a scare quote ("traitorous puppets"), not speech
+        if speaker is None and len(text[qs:qe].split(None, 3)) < 4:
+            continue  # fewer than four words: a scare quote ("traitorous puppets"), not speech
         out.append((qs, qe, speaker, f"{rule}; {how}" if how else rule))
         if speaker is not None:
             mentions[speaker].quotes.append(Span(qs, qe, text[qs:qe]))
@@ -548,9 +547,7 @@ def _link_quotes(text: str, spans: list[tuple[int, int, str]], mentions: list[_M
 
 
 def _last_before(mentions: list[_Mention], starts: list[int], pos: int, prev: int | None) -> int | None:
-    import bisect
-
-    j = bisect.bisect_left(starts, pos) - 1
+    j = bisect_left(starts, pos) - 1
     while j >= 0 and mentions[j].kind == "media":
         j -= 1
     if prev is not None and (j < 0 or prev > j):

@@ -366,8 +366,8 @@ def _suffixes(items: list) -> set[str] | None:
 
 class CuedRegex:
     """A regex searched only in strings that hold one of the cue words all its matches hold (read
-    off the pattern, see `required_cues`): a look with str methods instead of a failed search
-    tried at every position of a window that most windows need."""
+    off the pattern, see `required_cues`): for windows that seldom hold one, a look with str
+    methods is cheaper than the failed search, which tries the pattern at every position."""
 
     __slots__ = ("regex", "cues", "folded")
 
@@ -378,12 +378,14 @@ class CuedRegex:
 
     def search(self, s: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
         """`regex.search(s, pos, endpos)`: a match lies in s[pos:endpos], and holds a cue."""
-        cues = self.cues
-        if cues is not None:
-            window = s if not pos and endpos is None else s[pos:endpos]
-            if self.folded:
-                if not may_hold(window, cues):
-                    return None
-            elif not any(cue in window for cue in cues):
-                return None
+        if self.cues is not None and not self._holds(s if not pos and endpos is None else s[pos:endpos]):
+            return None
         return self.regex.search(s, pos) if endpos is None else self.regex.search(s, pos, endpos)
+
+    def _holds(self, window: str) -> bool:
+        if self.folded:
+            return may_hold(window, self.cues)  # type: ignore[arg-type]
+        for cue in self.cues:  # type: ignore[union-attr]
+            if cue in window:
+                return True
+        return False
