@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from folding import texts_of
 from rightsledger.extract import load_pipeline, log_and_skip
 from rightsledger.extract.incidents import Facts, assemble
 from rightsledger.extract.sentences import find_sentences
@@ -204,3 +205,24 @@ def test_fragments_are_grouped_by_the_last_words_of_their_phrases() -> None:
     assert fragments_by_end(["defect(?:ed|ing)? to", "except(?: for)?", "fled to"]) == {
         "to": ["defect(?:ed|ing)? to", "fled to"], "except": ["except(?: for)?"], "for": ["except(?: for)?"]}
     assert fragments_by_end(["fled to", "interview(?: with [\\w ]{1,30})?"]) is None
+
+
+_AFTER_PLACE_PIECES = texts_of([" ", "  ", "\n", "-", "–", " - which ", "has", "have", "is", "also ", "now ", "denied", "denies",
+                                "threatened", "to", " earn", "work", "'s", "'", " embassy", "based", "daily", "papers", "x",
+                                ",", "."], 12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_AFTER_PLACE_PIECES, st.integers(min_value=0, max_value=4))
+def test_place_followers_match_where_their_plain_spelling_does(text, pos):
+    """exclude_place_after reads the white space once and its verbs grouped by first letter: it
+    matches exactly where the listed patterns, each after white space, do."""
+    import re
+
+    from rightsledger.extract.incidents import load_rules
+    from rightsledger.resources import data_file, load_toml
+
+    places = load_toml(data_file("lexicons", "incidents.toml"))["places"]
+    verbs = "(?:" + "|".join(places["speech_verbs"]) + ")"
+    plain = re.compile("|".join(rf"(?:\s*{x.replace('{speech_verbs}', verbs)}(?!\w))" for x in places["exclude_after"]), re.IGNORECASE)
+    assert bool(load_rules().exclude_place_after.match(text, pos)) == bool(plain.match(text, pos))

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any, Iterator, Sequence
 
 from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
-from rightsledger.extract.lexicon import WordStartRegex
+from rightsledger.extract.lexicon import WordStartRegex, by_initial, template
 from rightsledger.extract.prechecks import CuedRegex, TailRegex, fragments_by_end
 from rightsledger.extract.sentences import Sentence
 from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
@@ -56,7 +56,7 @@ class AssemblyRules:
     reporting_after: re.Pattern[str]
     max_age_days: int
     exclude_place_before: TailRegex
-    exclude_place_after: re.Pattern[str]
+    exclude_place_after: re.Pattern[str]  # only whether it matches is read
     dateline_after: re.Pattern[str]
     caption: WordStartRegex
     exclude_window: int
@@ -99,6 +99,15 @@ def _prefix(patterns: Sequence[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{x})" for x in patterns) or "(?!)", re.IGNORECASE)
 
 
+def _followers(patterns: Sequence[str], parts: dict[str, str]) -> re.Pattern[str]:
+    """Whole words that may follow a span after white space, tried with .match() right after it.
+
+    Only whether it matches is read: the white space is read once for all of them, and the verbs
+    are grouped by their first letter (see `by_initial`), instead of each alternative in turn."""
+    body = "|".join(f"(?:{template(x, parts, 'incidents lexicon: places.exclude_after')})(?!\\w)" for x in patterns)
+    return re.compile(rf"\s*(?:{body or '(?!)'})", re.IGNORECASE)
+
+
 @lru_cache(maxsize=1)
 def load_rules() -> AssemblyRules:
     raw = load_toml(data_file("lexicons", "incidents.toml"))
@@ -124,7 +133,7 @@ def load_rules() -> AssemblyRules:
         reporting_after=_prefix(d["reporting_after"]),
         max_age_days=int(float(d["max_age_years"]) * 365),
         exclude_place_before=_tail(p["exclude_before"]),
-        exclude_place_after=_prefix([rf"\s*{x}(?!\w)" for x in p["exclude_after"]]),
+        exclude_place_after=_followers(p["exclude_after"], {"speech_verbs": by_initial(p.get("speech_verbs", []))}),
         dateline_after=_prefix(p["dateline_after"]),
         caption=WordStartRegex.of(_alt(p["caption_cues"])),
         exclude_window=int(p["exclude_window"]),
