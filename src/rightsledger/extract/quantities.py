@@ -83,7 +83,7 @@ class _Cues:
 
     def may_match(self, s: str) -> bool:
         if not self.ends and not self.within:
-            return True  # no cues listed: nothing is skipped
+            return True  # no cues known: nothing is skipped
         if s.rstrip().rstrip(".").endswith(self.ends):
             return True
         for w in self.within:  # a loop, not any(): no generator made for these few words
