@@ -140,3 +140,14 @@ def test_cued_searches_match_a_plain_search(text, pos, endpos):
         plain = cued.regex.search(text, pos) if endpos is None else cued.regex.search(text, pos, endpos)
         found = cued.search(text, pos, endpos)
         assert (found.span() if found else None) == (plain.span() if plain else None), name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(range(5)).flatmap(lambda k: st.tuples(st.just(k), st.from_regex(_cued_rules()[k][1].regex))))
+def test_cued_searches_find_generated_matches(case):
+    """Texts holding a match of each cued rule (made from the pattern itself) are searched."""
+    k, text = case
+    name, cued = _cued_rules()[k]
+    plain = cued.regex.search(text)
+    found = cued.search(text)
+    assert (found.span() if found else None) == (plain.span() if plain else None), name
