@@ -107,7 +107,8 @@ def _bare_name(written: str) -> str:
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Lexicon:
-    cues: dict[str, list[tuple[tuple[str, ...], str]]]  # last word -> (phrase, role), longest first
+    cues: dict[tuple[str, ...], str]  # phrase -> role (the first list naming a phrase wins)
+    cue_lengths: dict[str, tuple[int, ...]]  # last word -> lengths of the phrases ending in it, longest first
     fillers: frozenset[str]
     locative: frozenset[str]
     containment: frozenset[str]
@@ -134,14 +135,15 @@ def _lexicon() -> _Lexicon:
     for f in fac:
         parts = f.split()
         first[parts[0]] = max(first.get(parts[0], 0), len(parts))
-    cues: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    cues: dict[tuple[str, ...], str] = {}
     for role, key in (("site", "neutral"), ("origin", "origin"), ("destination", "destination")):
         for ph in words(d["roles"][key]):
-            cues.setdefault(ph[-1], []).append((ph, role))
-    for v in cues.values():
-        v.sort(key=lambda t: -len(t[0]))
+            cues.setdefault(ph, role)
+    lengths: dict[str, set[int]] = {}
+    for ph in cues:
+        lengths.setdefault(ph[-1], set()).add(len(ph))
     return _Lexicon(
-        cues=cues,
+        cues=cues, cue_lengths={w: tuple(sorted(ns, reverse=True)) for w, ns in lengths.items()},
         fillers=frozenset(fold(x) for x in d["roles"]["fillers"]),
         locative=frozenset(d["context"]["locative"]), containment=frozenset(" ".join(x.split()) for x in d["context"]["containment"]),
         list_joiners=frozenset(d["context"]["list_joiners"]), connectors=frozenset(d["context"]["name_connectors"]),
@@ -564,8 +566,10 @@ def _role_before(text: str, pos: int, lex: _Lexicon) -> tuple[str, bool]:
     head = words[:k]
     cued = (bool(head) and head[-1] in lex.locative) or (bool(words) and words[-1] in lex.locative)
     if head:
-        for ph, role in lex.cues.get(head[-1], ()):
-            if len(ph) <= len(head) and tuple(head[-len(ph):]) == ph:
+        # The longest phrase ending in the last word wins: one lookup per phrase length.
+        for n in lex.cue_lengths.get(head[-1], ()):
+            role = lex.cues.get(tuple(head[-n:])) if n <= len(head) else None
+            if role is not None:
                 return role, cued
     return "site", cued
 
