@@ -33,12 +33,17 @@ _NEAR_MENTIONS = 6  # places this many mentions either side count as "nearby" fo
 _NEARBY_COUNTY_CHARS = 400  # an unknown village takes the county named this close as its county
 
 _TOKEN_RE = r"[^\W_][\w'’]*(?:[-‐][^\W_][\w'’]*)*"
-_TOKEN_GAP_RE = re.compile(rf"({_TOKEN_RE})(?:[\W_]{{1,3}}(?=[^\W_]))?")  # a token, then the gap to the next
+# A token, then (group 2) the gap to the next token when one starts within three characters.
+_TOKEN_GAP_RE = re.compile(rf"({_TOKEN_RE})(?:([\W_]{{1,3}})(?=[^\W_]))?")
 _CAPITALS = r"[A-ZÀ-ÖØ-Þ\u0100-\u017f\u0391-\u03a9\u0410-\u042f\uac00-\ud7a3]"
 # A capital that does not continue a word: the same matches as "(?<![\w'’])" + capital, written
 # capital first so that a search runs the engine's fast scan for the class instead of trying the
 # look-behind at every character (the look-behind reads the character before the capital).
 _CAP_RE = re.compile(rf"{_CAPITALS}(?<![\w'’].)")
+# The same two for an ASCII text, where they match the same: \w and \W mean the same either way
+# there, and the engine's ASCII test of a character is cheaper than its Unicode one.
+_TOKEN_GAP_ASCII_RE = re.compile(_TOKEN_GAP_RE.pattern, re.ASCII)
+_CAP_ASCII_RE = re.compile(r"[A-Z](?<![\w'’].)", re.ASCII)
 _SENT_BREAK_RE = re.compile(r"[.!?;:\"“”()\[\]\n]")
 
 
@@ -204,7 +209,9 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
     gives the token and, when the next token starts within three characters, the gap to it."""
     out: list[tuple[int, int, str]] = []
     caps: list[bool] = []
-    tokens, search = _TOKEN_GAP_RE.finditer, _CAP_RE.search
+    plain = text.isascii()
+    tokens = (_TOKEN_GAP_ASCII_RE if plain else _TOKEN_GAP_RE).finditer
+    search = (_CAP_ASCII_RE if plain else _CAP_RE).search
     # Searching on from the end of each run, not iterating over every capital: the capitals
     # inside a run were already read as its tokens.
     cap = search(text)
@@ -228,7 +235,7 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
                 lower_run += 1
                 if lower_run > 1 or not w.islower():
                     break
-            if m.end() == m.end(1):  # no token within three characters
+            if m.lastindex == 1:  # no gap: no token within three characters
                 break
         cap = search(text, max(out[-1][1] + 1, start + 1))
     return out, caps
