@@ -271,7 +271,7 @@ def _person_run(toks: list[tuple[int, int, str]], i: int, lex: _Lexicon, text: s
 def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], list[tuple[int, int, str]]]:
     toks, caps = _tokens(text)
     n = len(toks)
-    folds = [fold(t[2]) for t in toks]
+    folds = list(map(fold, [t[2] for t in toks]))
     # Tokens that can make an unknown name a place (an administrative suffix or facility word,
     # a hyphenated suffix): `_unknown` finds nothing more than three tokens before the next one.
     markers = lex.markers
@@ -565,7 +565,7 @@ def _role_before(text: str, pos: int, lex: _Lexicon) -> tuple[str, bool]:
     """Role cue ("from", "moved down to"…) and whether a locative word precedes the name."""
     window = text[max(0, pos - 60):pos]
     parts = _SENT_BREAK_RE.split(window)
-    words = [w for w in (fold(x) for x in parts[-1].split()[-6:]) if w]
+    words = [w for w in map(fold, parts[-1].split()[-6:]) if w]
     k, skipped = len(words), 0
     while k > 0 and words[k - 1] in lex.fillers and skipped < 3:
         k -= 1
