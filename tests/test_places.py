@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rightsledger.extract import places
 from rightsledger.extract.places import Toponym, explain_toponyms, find_toponyms
 from rightsledger.gazetteer import distance_km, load_gazetteer
+from folding import texts_of
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -160,6 +161,42 @@ def test_places_gap_between_names_is_read_only_as_far_as_a_joining_phrase_reache
 _CAP_PIECES = st.lists(st.sampled_from(
     ["A", "Z", "a", "z", "É", "é", "Ā", "ſ", "K", "İ", "ı", "Ω", "Я", "한", "9", "_", "'", "’", "-", " ", "\n", ".", "(", "Kim"]),
     max_size=12).map("".join)
+
+
+def _plain_tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
+    """`places._tokens` as first written: Unicode patterns for every text, the gap read off the offsets."""
+    token_gap = re.compile(rf"({places._TOKEN_RE})(?:[\W_]{{1,3}}(?=[^\W_]))?")
+    out: list[tuple[int, int, str]] = []
+    caps: list[bool] = []
+    cap = places._CAP_RE.search(text)
+    while cap is not None:
+        start, lower_run = cap.start(), 0
+        for m in token_gap.finditer(text, start):
+            s, e, w = places._token(*m.span(1), m.group(1))
+            is_cap = w[0].isupper() or places.is_hangul(w[0])
+            out.append((s, e, w))
+            caps.append(is_cap)
+            if is_cap or w[0].isdigit():
+                lower_run = 0
+            else:
+                lower_run += 1
+                if lower_run > 1 or not w.islower():
+                    break
+            if m.end() == m.end(1):
+                break
+        cap = places._CAP_RE.search(text, max(out[-1][1] + 1, start + 1))
+    return out, caps
+
+
+_TOKEN_PIECES = ["Kim", "Sin", "gye", "ri", "of", "the", "A", "9", "-", "‐", "'", "’", "'s", " ", "  ", ", ", ". ", "_", "\n"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.lists(st.sampled_from(_TOKEN_PIECES), max_size=14).map("".join),
+                 texts_of([*_TOKEN_PIECES, "É", "é", "Ā", "Я", "한", "²"])))
+def test_tokens_are_those_of_the_plain_unicode_patterns(text):
+    """ASCII texts are read with ASCII patterns: the same tokens as the Unicode ones."""
+    assert places._tokens(text) == _plain_tokens(text)
 
 
 @settings(max_examples=500, deadline=None)

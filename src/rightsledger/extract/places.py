@@ -33,12 +33,17 @@ _NEAR_MENTIONS = 6  # places this many mentions either side count as "nearby" fo
 _NEARBY_COUNTY_CHARS = 400  # an unknown village takes the county named this close as its county
 
 _TOKEN_RE = r"[^\W_][\w'’]*(?:[-‐][^\W_][\w'’]*)*"
-_TOKEN_GAP_RE = re.compile(rf"({_TOKEN_RE})(?:[\W_]{{1,3}}(?=[^\W_]))?")  # a token, then the gap to the next
+# A token, then (group 2) the gap to the next token when one starts within three characters.
+_TOKEN_GAP_RE = re.compile(rf"({_TOKEN_RE})(?:([\W_]{{1,3}})(?=[^\W_]))?")
 _CAPITALS = r"[A-ZÀ-ÖØ-Þ\u0100-\u017f\u0391-\u03a9\u0410-\u042f\uac00-\ud7a3]"
 # A capital that does not continue a word: the same matches as "(?<![\w'’])" + capital, written
 # capital first so that a search runs the engine's fast scan for the class instead of trying the
 # look-behind at every character (the look-behind reads the character before the capital).
 _CAP_RE = re.compile(rf"{_CAPITALS}(?<![\w'’].)")
+# The same two for an ASCII text, where they match the same: \w and \W mean the same either way
+# there, and the engine's ASCII test of a character is cheaper than its Unicode one.
+_TOKEN_GAP_ASCII_RE = re.compile(_TOKEN_GAP_RE.pattern, re.ASCII)
+_CAP_ASCII_RE = re.compile(r"[A-Z](?<![\w'’].)", re.ASCII)
 _SENT_BREAK_RE = re.compile(r"[.!?;:\"“”()\[\]\n]")
 
 
@@ -107,7 +112,8 @@ def _bare_name(written: str) -> str:
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Lexicon:
-    cues: dict[str, list[tuple[tuple[str, ...], str]]]  # last word -> (phrase, role), longest first
+    cues: dict[tuple[str, ...], str]  # phrase -> role (the first list naming a phrase wins)
+    cue_lengths: dict[str, tuple[int, ...]]  # last word -> lengths of the phrases ending in it, longest first
     fillers: frozenset[str]
     locative: frozenset[str]
     containment: frozenset[str]
@@ -134,14 +140,15 @@ def _lexicon() -> _Lexicon:
     for f in fac:
         parts = f.split()
         first[parts[0]] = max(first.get(parts[0], 0), len(parts))
-    cues: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    cues: dict[tuple[str, ...], str] = {}
     for role, key in (("site", "neutral"), ("origin", "origin"), ("destination", "destination")):
         for ph in words(d["roles"][key]):
-            cues.setdefault(ph[-1], []).append((ph, role))
-    for v in cues.values():
-        v.sort(key=lambda t: -len(t[0]))
+            cues.setdefault(ph, role)
+    lengths: dict[str, set[int]] = {}
+    for ph in cues:
+        lengths.setdefault(ph[-1], set()).add(len(ph))
     return _Lexicon(
-        cues=cues,
+        cues=cues, cue_lengths={w: tuple(sorted(ns, reverse=True)) for w, ns in lengths.items()},
         fillers=frozenset(fold(x) for x in d["roles"]["fillers"]),
         locative=frozenset(d["context"]["locative"]), containment=frozenset(" ".join(x.split()) for x in d["context"]["containment"]),
         list_joiners=frozenset(d["context"]["list_joiners"]), connectors=frozenset(d["context"]["name_connectors"]),
@@ -202,7 +209,9 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
     gives the token and, when the next token starts within three characters, the gap to it."""
     out: list[tuple[int, int, str]] = []
     caps: list[bool] = []
-    tokens, search = _TOKEN_GAP_RE.finditer, _CAP_RE.search
+    plain = text.isascii()
+    tokens = (_TOKEN_GAP_ASCII_RE if plain else _TOKEN_GAP_RE).finditer
+    search = (_CAP_ASCII_RE if plain else _CAP_RE).search
     # Searching on from the end of each run, not iterating over every capital: the capitals
     # inside a run were already read as its tokens.
     cap = search(text)
@@ -226,7 +235,7 @@ def _tokens(text: str) -> tuple[list[tuple[int, int, str]], list[bool]]:
                 lower_run += 1
                 if lower_run > 1 or not w.islower():
                     break
-            if m.end() == m.end(1):  # no token within three characters
+            if m.lastindex == 1:  # no gap: no token within three characters
                 break
         cap = search(text, max(out[-1][1] + 1, start + 1))
     return out, caps
@@ -262,7 +271,7 @@ def _person_run(toks: list[tuple[int, int, str]], i: int, lex: _Lexicon, text: s
 def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], list[tuple[int, int, str]]]:
     toks, caps = _tokens(text)
     n = len(toks)
-    folds = [fold(t[2]) for t in toks]
+    folds = list(map(fold, [t[2] for t in toks]))
     # Tokens that can make an unknown name a place (an administrative suffix or facility word,
     # a hyphenated suffix): `_unknown` finds nothing more than three tokens before the next one.
     markers = lex.markers
@@ -556,7 +565,7 @@ def _role_before(text: str, pos: int, lex: _Lexicon) -> tuple[str, bool]:
     """Role cue ("from", "moved down to"…) and whether a locative word precedes the name."""
     window = text[max(0, pos - 60):pos]
     parts = _SENT_BREAK_RE.split(window)
-    words = [w for w in (fold(x) for x in parts[-1].split()[-6:]) if w]
+    words = [w for w in map(fold, parts[-1].split()[-6:]) if w]
     k, skipped = len(words), 0
     while k > 0 and words[k - 1] in lex.fillers and skipped < 3:
         k -= 1
@@ -564,8 +573,10 @@ def _role_before(text: str, pos: int, lex: _Lexicon) -> tuple[str, bool]:
     head = words[:k]
     cued = (bool(head) and head[-1] in lex.locative) or (bool(words) and words[-1] in lex.locative)
     if head:
-        for ph, role in lex.cues.get(head[-1], ()):
-            if len(ph) <= len(head) and tuple(head[-len(ph):]) == ph:
+        # The longest phrase ending in the last word wins: one lookup per phrase length.
+        for n in lex.cue_lengths.get(head[-1], ()):
+            role = lex.cues.get(tuple(head[-n:])) if n <= len(head) else None
+            if role is not None:
                 return role, cued
     return "site", cued
 
