@@ -3,11 +3,13 @@
     .venv/bin/python bench/link.py                       # 1k and 10k documents, baseline on a sample
     .venv/bin/python bench/link.py --sizes 10000 30000 100000 --add 1000
     .venv/bin/python bench/link.py --results DIR --sizes 1000 2000 5000 10000   # in a SQLite ledger
+    .venv/bin/python bench/link.py --ledger --sizes 10000 100000                 # the same stories, in a ledger
 
 With `--results DIR` (the --out folder of `rightsledger batch`, e.g. from bench/batch.py --keep)
 each size loads the first partitions holding that many documents into a fresh SQLite ledger and
 times `Ledger.link_new` (bounded transactions, as after `rightsledger load`): documents/s, CPU
-seconds (in all and per transaction) and peak memory of that process.
+seconds (in all and per transaction) and peak memory of that process. With `--ledger` the
+generated stories below are stored in a fresh SQLite ledger instead and linked the same way.
 
 Reports are generated from invented stories (an outlet's own report, relays citing it, word-for-word
 copies) with varied types, places, dates and counts. For each size N it prints the time to link
@@ -31,6 +33,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from rightsledger.link import InMemoryIndex, Linker, load_settings
 from rightsledger.link.cases import profiles_of, score_pair
@@ -167,6 +170,43 @@ def baseline(n: int, sample: int = 400) -> dict:
     return {"documents": n, "baseline_pairs": int(total_pairs), "baseline_s_estimated": round(per_pair * total_pairs, 1)}
 
 
+def run_stories_in_ledger(n: int) -> dict:
+    """The generated stories stored in a fresh SQLite ledger (as ingest stores reports), then
+    `Ledger.link_new` timed: the ledger's own path (index keys, stored cases, bounded transactions)."""
+    from rightsledger.ledger import Ledger
+    from rightsledger.store.repository import Repository
+
+    work = Path(tempfile.mkdtemp(prefix="rl-bench-link-"))
+    try:
+        with Ledger(f"sqlite:///{work / 'ledger.db'}") as ledger:
+            docs = generate(n)
+            incidents = sum(len(d.incidents) for d in docs)
+            for i in range(0, len(docs), 1000):
+                with ledger.db.write() as conn:
+                    repo = Repository(conn)
+                    for d in docs[i:i + 1000]:
+                        d.sha256 = repo.add_original(d.text.encode("utf-8"), "text/plain")
+                        repo.add_document(d, source_text=d.text, offsets={"v": 1, "runs": [[0, 0]]}, removed=[],
+                                          extractor="bench")
+            del docs
+            return _timed_link(ledger, n, incidents)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _timed_link(ledger: Any, documents: int, incidents: int) -> dict:
+    """CPU seconds in all and per transaction of `link_new` over everything the ledger holds."""
+    batches: list[float] = []
+    t0, c0 = time.perf_counter(), time.process_time()
+    report = ledger.link_new(progress=lambda b: batches.append(time.process_time()))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"documents": documents, "incidents": incidents, "cases": len(report.cases),
+            "link_s": round(wall, 1), "link_cpu_s": round(cpu, 1), "docs_per_s": round(documents / wall, 1),
+            "cpu_ms_per_doc": round(1000 * cpu / max(1, documents), 1), "transactions": len(batches),
+            "transaction_cpu_s": [round(b - a, 1) for a, b in zip([c0] + batches, batches)],
+            "peak_rss_mb": round(_rss_mb(), 1)}
+
+
 def run_ledger(n: int, results: Path) -> dict:
     """Load the first partitions of `results` holding `n` documents into a fresh SQLite ledger; time link_new."""
     from rightsledger.batch import Results
@@ -189,15 +229,7 @@ def run_ledger(n: int, results: Path) -> dict:
         (sub / "manifest.json").write_text(json.dumps({**manifest, "partitions": picked}), encoding="utf-8")
         with Ledger(f"sqlite:///{work / 'ledger.db'}") as ledger:
             loaded = ledger.load(sub, link=False)
-            batches: list[float] = []
-            t0, c0 = time.perf_counter(), time.process_time()
-            report = ledger.link_new(progress=lambda b: batches.append(time.process_time()))
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        return {"documents": loaded.documents, "incidents": loaded.rows.get("incidents", 0), "cases": len(report.cases),
-                "link_s": round(wall, 1), "link_cpu_s": round(cpu, 1), "docs_per_s": round(loaded.documents / wall, 1),
-                "cpu_ms_per_doc": round(1000 * cpu / max(1, loaded.documents), 1), "transactions": len(batches),
-                "transaction_cpu_s": [round(b - a, 1) for a, b in zip([c0] + batches, batches)],
-                "peak_rss_mb": round(_rss_mb(), 1)}
+            return _timed_link(ledger, loaded.documents, loaded.rows.get("incidents", 0))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -208,18 +240,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--add", type=int, default=1000, help="documents added to each ledger afterwards")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # run one size in this process
     ap.add_argument("--results", type=Path, help="a batch results folder: link in a SQLite ledger after `load`")
+    ap.add_argument("--ledger", action="store_true", help="the generated stories, linked in a SQLite ledger")
     args = ap.parse_args(argv)
-    if args.results:
+    if args.results or args.ledger:
         if args.one:
-            print(json.dumps(run_ledger(args.one, args.results)))
+            r = run_ledger(args.one, args.results) if args.results else run_stories_in_ledger(args.one)
+            print(json.dumps(r))
             return 0
-        print(f"load average {os.getloadavg()[0]:.2f}; link_new after load, SQLite, "
+        what = "batch results loaded" if args.results else "generated stories stored"
+        print(f"load average {os.getloadavg()[0]:.2f}; link_new after {what}, SQLite, "
               f"{load_settings().run.get('documents_per_transaction')} documents per transaction")
         print(f"{'docs':>8} {'incidents':>9} {'cases':>7} {'link s':>8} {'cpu s':>8} {'docs/s':>8} {'cpu ms/doc':>10} "
               f"{'txns':>5} {'peak MB':>8}")
         for n in args.sizes:
-            out = subprocess.run([sys.executable, __file__, "--one", str(n), "--results", str(args.results)],
-                                 capture_output=True, text=True, check=True)
+            source = ["--results", str(args.results)] if args.results else ["--ledger"]
+            out = subprocess.run([sys.executable, __file__, "--one", str(n), *source], capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"{r['documents']:>8} {r['incidents']:>9} {r['cases']:>7} {r['link_s']:>8} {r['link_cpu_s']:>8} "
                   f"{r['docs_per_s']:>8} {r['cpu_ms_per_doc']:>10} {r['transactions']:>5} {r['peak_rss_mb']:>8}", flush=True)

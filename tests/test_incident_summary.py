@@ -5,6 +5,7 @@ hold from the documents as the ledger rebuilds them (its model objects), not fro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -116,4 +117,31 @@ def test_summary_follows_ingest_review_linking_and_load(ledger_url: str, tmp_pat
     run_batch([write_reports(4)], out, workers=0, partition_size=2)
     with Ledger(ledger_url) as ledger:
         assert ledger.load(out).documents == 4
+        assert_consistent(ledger)
+
+
+def _bundle(path: Path, record: dict[str, str]) -> Path:
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return path
+
+
+def test_summary_follows_a_case_whose_status_a_later_report_changes(ledger_url: str, tmp_path: Path) -> None:
+    """The first report keeps its case id when a second outlet corroborates it: its summary row
+    must still take the case's new status (linking rewrites only what changed)."""
+    first = _bundle(tmp_path / "first.jsonl", {
+        "outlet": "North Star News", "published": "2024-03-09", "url": "https://north-star.example/1",
+        "text": "Security agents in Hyesan arrested twelve smugglers on 3 March 2024, a resident of the city told "
+                "North Star News by phone. The smugglers were taken to the detention centre near the river."})
+    second = _bundle(tmp_path / "second.jsonl", {
+        "outlet": "Border Watch Weekly", "published": "2024-03-20", "url": "https://border-watch.example/1",
+        "text": "Twelve people accused of smuggling copper were arrested in Hyesan on 3 March 2024, according to a "
+                "trader interviewed by Border Watch Weekly, who saw them being led away in handcuffs."})
+    with Ledger(ledger_url) as ledger:
+        assert ledger.ingest([first]).ok
+        [before] = ledger.cases()
+        assert before.status == "single_source"
+        assert_consistent(ledger)
+        assert ledger.ingest([second]).ok
+        [after] = ledger.cases()
+        assert (after.id, after.status, len(after.members)) == (before.id, "corroborated", 2)
         assert_consistent(ledger)

@@ -418,19 +418,30 @@ class Repository:
         for doc_id, orig in sorted(duplicate_of.items()):
             if doc_id not in stored or stored[doc_id] != orig:
                 self.conn.execute(update(documents).where(documents.c.id == doc_id).values(duplicate_of=orig))
+        # a run re-decides every incident and case it touched, most of them as they were: the
+        # incidents whose case changed and the cases whose status changed are what the
+        # workspace summary must re-read (a large case's members are not rewritten every run)
+        before: dict[str, str | None] = {}
+        for chunk in _chunks(sorted(case_of)):
+            q = select(incidents.c.id, incidents.c.case_id).where(incidents.c.id.in_(chunk))
+            before.update((r.id, r.case_id) for r in self.conn.execute(q))
+        moved = sorted(i for i, cid in case_of.items() if i in before and before[i] != cid)
         by_case: dict[str | None, list[str]] = defaultdict(list)
-        for inc_id, cid in case_of.items():
-            by_case[cid].append(inc_id)
+        for inc_id in moved:
+            by_case[case_of[inc_id]].append(inc_id)
         for cid, inc_ids in sorted(by_case.items(), key=lambda kv: kv[0] or ""):
-            for chunk in _chunks(sorted(inc_ids)):
+            for chunk in _chunks(inc_ids):
                 self.conn.execute(update(incidents).where(incidents.c.id.in_(chunk)).values(case_id=cid))
         gone = sorted(set(retired) | {r["id"] for r in case_rows})
+        status: dict[str, str] = {}
         for chunk in _chunks(gone):
+            status.update((r.id, r.status) for r in self.conn.execute(select(cases.c.id, cases.c.status).where(cases.c.id.in_(chunk))))
             self.conn.execute(delete(cases).where(cases.c.id.in_(chunk)))
         now = evidence.utcnow()
         if case_rows:
             self.conn.execute(cases.insert(), [{**r, "updated_at": now} for r in case_rows])
-        summary.refresh_links(self.conn, case_of, gone)
+        changed = set(retired) | {r["id"] for r in case_rows if status.get(r["id"]) != r["status"]}
+        summary.refresh_links(self.conn, moved, sorted(changed))
         touched = sorted({x for lk in links for x in (lk["from_id"], lk["to_id"])} | set(duplicate_of))
         for chunk in _chunks(touched):
             self.conn.execute(delete(document_links).where(
