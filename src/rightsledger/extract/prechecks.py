@@ -103,36 +103,8 @@ def fragments_by_end(fragments: Iterable[str]) -> dict[str, list[str]] | None:
 
 def _fragment_ends(fragment: str) -> set[str] | None:
     """The lower-case last words of the phrases one fragment can match (see `phrase_ends`)."""
-    limit = 256
-
-    def expand(items) -> set[str] | None:
-        out = {""}
-        for op, av in items:
-            if op is c.LITERAL:
-                step: set[str] | None = {chr(av)}
-            elif op is c.IN and all(iop is c.LITERAL for iop, _ in av):
-                step = {chr(iav) for _, iav in av}
-            elif op is c.SUBPATTERN:
-                step = expand(av[3])
-            elif op is c.BRANCH:
-                step = set()
-                for branch in av[1]:
-                    one = expand(branch)
-                    if one is None:
-                        return None
-                    step |= one
-            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[1] <= 1:
-                inner = expand(av[2])
-                step = None if inner is None else (inner | {""} if av[0] == 0 else inner)
-            else:
-                return None
-            if step is None or len(out) * len(step) > limit:
-                return None
-            out = {a + b for a in out for b in step}
-        return out
-
     try:
-        phrases = expand(sre.parse(fragment))
+        phrases = _literal_strings(list(sre.parse(fragment)), 256)
     except re.error:
         return None
     if phrases is None:
