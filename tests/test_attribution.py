@@ -168,6 +168,46 @@ def test_attribution_word_start_regex_matches_like_the_plain_regex(text):
         assert [(m.span(), m.group(0)) for m in fast.finditer(text)] == [(m.span(), m.group(0)) for m in fast.regex.finditer(text)]
 
 
+# -- a phrase regex is tried at a first word only where the next word can continue a phrase
+# -- ("the" before "Ministry"); it must find what the plain regex finds, in windows and slices too.
+
+_FOLLOWED_PHRASES = ["the Ministry", "the Ministry of Truth", "Ministry of Truth", "The Sun", "Free Press", "Freedom", "U.S. embassy"]
+_FOLLOWED_PIECES = texts_of(["the", "The", "THE", "Ministry", "ministry", "Ministries", "of", "Truth", "Sun", "Sunday", "Free",
+                             "Freedom", "Press", "U.S.", "embassy", "x", "2", " ", "  ", "\n", "-", "'", ".", "한국"], 24)
+
+
+def _followed_regexes():
+    import re
+
+    from rightsledger.extract.lexicon import WordStartRegex, alternation
+
+    alt = alternation(_FOLLOWED_PHRASES)
+    yield WordStartRegex(re.compile(rf"(?<!\w){alt}(?!\w)", re.IGNORECASE), _FOLLOWED_PHRASES)
+    yield WordStartRegex(re.compile(rf"(?<![\w\-])(?:[Tt]he[ \t]{{1,3}})?{alt}(?![\w\-])"), _FOLLOWED_PHRASES, ["the"])
+    yield WordStartRegex(re.compile(rf"(?<!\w)(?:the\s+)?{alt}(?!\w)", re.IGNORECASE), _FOLLOWED_PHRASES, ["the"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(_FOLLOWED_PIECES, st.integers(0, 80), st.integers(0, 80))
+def test_word_start_regex_next_word_filter_matches_the_plain_regex(text, a, b):
+    lo, hi = sorted((min(a, len(text)), min(b, len(text))))
+    for fast in _followed_regexes():
+        assert fast.followers  # the filter is in use
+        rx = fast.regex
+        assert spans(fast.finditer(text)) == spans(rx.finditer(text))
+        assert spans(fast.finditer_windows(text, [(lo, hi)])) == spans(rx.finditer(text, lo, hi))
+        assert spans(fast.finditer_slice(text, lo, hi)) == spans(rx.finditer(text[lo:hi]))
+
+
+def test_word_start_regex_next_word_filter_keeps_one_word_phrases():
+    from rightsledger.extract.lexicon import _followers
+
+    followers = _followers(["the Sun", "Freedom", "Free Press", "the"], [])
+    assert "the" not in followers and "freedom" not in followers and followers["free"] == ("press",)
+    assert _followers(["Sun", "the Sun"], ["the"]) == {"the": ("sun", "the")}  # "the the Sun": either could open it
+    assert _followers(["Süd Press", "the Sun"], ["the"]) == {}
+
+
 def test_attribution_word_start_regex_without_leading_word_scans_everything():
     import re
 

@@ -404,6 +404,7 @@ class WordStartRegex:
                 break
             firsts.add(lead.group(0).lower())
         self.firsts = frozenset(firsts) if firsts is not None else None
+        self.followers = _followers(phrases, extra_first) if firsts is not None else {}
         # The other way to skip most positions (see `of`): where a match can start, per word.
         self.starts: MatchStarts | None = None
         self.inside = False  # whether a match may start inside a word
@@ -536,6 +537,8 @@ class WordStartRegex:
         toks, where = index.toks, index.where
         if self.firsts is not None:
             found = index.hits(self.firsts)
+            if self.followers:
+                found = self._followed(found, index)
         elif not self.inside:
             assert self.starts is not None
             exact, prefixes, digit = self.starts
@@ -566,6 +569,26 @@ class WordStartRegex:
             return sorted(set(out)) if index.non_ascii else sorted(out)
         return [toks[i][0] for i in _merge_sorted(found, index.non_ascii)]
 
+    def _followed(self, found: list[int], index: Words) -> list[int]:
+        """The tokens of `found` whose next word can continue a phrase begun with theirs.
+
+        "the" begins many listed names ("the Ministry of…") and stands before any of them: tried
+        at every "the", the regex fails at nearly all. A listed phrase of two words or more
+        matches only where the next token of the text begins with its second word (a prefix
+        rather than the whole word: a window or slice may cut the text's word short, and the
+        regex may go on past the word). A next token with a non-ASCII letter is always tried
+        (case folding may turn it into the second word), as is a first word of a one-word phrase.
+        """
+        toks, followers = index.toks, self.followers
+        last = len(toks) - 1
+        other = frozenset(index.non_ascii)
+        kept: list[int] = []
+        for i in found:
+            nexts = followers.get(toks[i][2])
+            if nexts is None or (i < last and (toks[i + 1][2].startswith(nexts) or i + 1 in other)):
+                kept.append(i)
+        return kept
+
     def _word_offsets(self, word: str) -> tuple[int, ...]:
         """Where in this lower-case word a match can start."""
         assert self.starts is not None
@@ -579,6 +602,32 @@ class WordStartRegex:
 
 
 _OFFSETS_LIMIT = 50_000  # distinct words remembered per pattern
+
+
+def _followers(phrases: Iterable[str], extra_first: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """For `WordStartRegex`: per lower-case first word, the words a match begun with it goes
+    on with, if known.
+
+    A word listed in `extra_first` stands before a phrase: any phrase's first word follows it.
+    A first word is left out (any next word may follow) when a phrase is that word alone, or
+    when a phrase beginning with it is not plain ASCII (case folding could then match words
+    that a lower-case comparison misses).
+    """
+    before = {w.lower() for w in extra_first}
+    out: dict[str, set[str]] = {w: set() for w in before}
+    unknown: set[str] = set()
+    for p in phrases:
+        toks = [t.lower() for t in _TOKEN.findall(p)]
+        plain = p.isascii()
+        for w in before:
+            out[w].add(toks[0])
+            if not plain:
+                unknown.add(w)
+        if len(toks) < 2 or not plain:
+            unknown.add(toks[0])
+        else:
+            out.setdefault(toks[0], set()).add(toks[1])
+    return {w: tuple(sorted(nexts)) for w, nexts in out.items() if w not in unknown}
 
 
 def _opens_at_word_start(pattern: str) -> bool:
