@@ -89,7 +89,7 @@ def test_triggers_span_modality_for_any_span():
 # -- the large trigger alternation is scanned word by word with per-letter patterns; it must find
 # -- exactly what the one combined pattern finds, including where case folding is unusual.
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _PIECES = st.lists(st.sampled_from(
@@ -230,6 +230,44 @@ def test_modality_window_search_finds_what_a_scan_of_the_window_finds(text, wind
             found = alt.search_window(text, lo, hi)
             plain = alt.regex.search(text, lo, hi) if alt.regex is not None and hi > lo else None
             assert (found.span() if found else None) == (plain.span() if plain else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MODALITY_PIECES, st.lists(st.tuples(st.integers(0, 400), st.integers(0, 120)), min_size=1, max_size=8))
+@example("nothing", [(0, 2)])  # "no", read cut short, is a cue
+def test_modality_window_precheck_only_rules_out_windows_without_a_match(text, windows):
+    """A window the cheap precheck rules out is one where a scan of the window finds no cue."""
+    from rightsledger.extract.triggers import load_modality
+
+    cues = load_modality()
+    alternations = [cues.any_before, cues.any_after, *cues.before.values(), *cues.after.values()]
+    for lo, width in windows:
+        lo = min(lo, len(text))
+        hi = min(len(text), lo + width)
+        for alt in alternations:
+            if not alt.may_match_window(text, lo, hi):
+                assert alt.regex is None or hi <= lo or alt.regex.search(text, lo, hi) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(
+    ["not", "no", "nothing", "never", "may", "rumours", "reportedly", "threatened", "to", "were", "arrested",
+     "executed", "the", "ſ", "K", "İ", "ı", "9", "_", " ", "\n", ",", ";", ":", "“", '"', "(", ")", " – ", "—", "."]),
+    max_size=40).map("".join), st.integers(0, 200), st.integers(0, 12), st.integers(0, 200), st.integers(0, 200))
+@example("they said nothing", 12, 5, 0, 17)  # "no", read cut short, is a cue before "thing"
+def test_modality_shortcuts_give_the_plain_modality(text, start, width, s_lo, s_hi):
+    """The prechecks that rule a span plainly asserted give what the searches alone give."""
+    from dataclasses import replace
+
+    from rightsledger.extract.triggers import load_modality
+
+    cues = load_modality()
+    plain = replace(cues, any_before=None, any_after=None)
+    start = min(start, len(text))
+    end = min(len(text), start + width)
+    sentence = Span(min(s_lo, start), max(end, min(len(text), s_hi)), "")
+    span = Span(start, end, text[start:end])
+    assert span_modality(text, sentence, span, cues) == span_modality(text, sentence, span, plain)
 
 
 @pytest.mark.parametrize(("pattern", "opens"), [

@@ -370,8 +370,27 @@ class _Alternation:
                 return m
         return None
 
+    def may_match_window(self, text: str, lo: int, hi: int) -> bool:
+        """False only when `search_window(text, lo, hi)` certainly finds nothing: no word of the
+        window can start a match and no word runs past `hi`. A lookup in the text's possible
+        starts (found once per text), much cheaper than the search for the many windows of
+        plainly asserted facts."""
+        if self.regex is None or hi <= lo:
+            return False
+        if self._words is None:
+            return True
+        cached = self._last  # inline `_start_positions` for the cached text: this runs per fact
+        positions = cached[1] if cached is not None and cached[0] is text else self._start_positions(text)
+        i = bisect.bisect_left(positions, lo)
+        if i < len(positions) and positions[i] < hi:
+            return True
+        return _WORD_CUT.match(text, hi - 1) is not None
+
     def fragment(self, m: re.Match[str]) -> str:
         return self.fragments[self._groups[m.re.pattern][m.lastindex or 0]]
+
+
+_WORD_CUT = re.compile(r"\w\w")  # at hi - 1: a word runs on past hi
 
 
 _WORD_PATTERNS_LIMIT = 20_000  # words remembered per alternation by `_word_pattern`
@@ -538,11 +557,19 @@ def span_modality(text: str, sentence: Span, span: Span, cues: ModalityCues | No
     """How firmly the words at `span` are stated: ("asserted", None) or (class, the cue)."""
     cues = cues or load_modality()
     w = cues.windows
-    left = _clause_left(text, max(sentence.start, span.start - w["window_before"]), span.start)
-    right = _clause_right(text, span.end, min(sentence.end, span.end + w["window_after"]))
-    # Whether any cue is there at all: the match itself is not needed (no Span built).
-    before = cues.any_before is None or cues.any_before.search_window(text, left, span.start) is not None
-    after = cues.any_after is None or cues.any_after.search_window(text, span.end, right) is not None
+    lo, hi = max(sentence.start, span.start - w["window_before"]), min(sentence.end, span.end + w["window_after"])
+    # Whether any cue is there at all: the match itself is not needed (no Span built). Most facts
+    # have no cue word in reach at all: then neither the clause nor the search is needed (the
+    # clause only narrows the windows, and ends the right one at a mark, never inside a word).
+    left, right = lo, hi  # narrowed to the clause where a cue may be
+    before = cues.any_before is None or cues.any_before.may_match_window(text, lo, span.start)
+    if before:
+        left = _clause_left(text, lo, span.start)
+        before = cues.any_before is None or cues.any_before.search_window(text, left, span.start) is not None
+    after = cues.any_after is None or cues.any_after.may_match_window(text, span.end, hi)
+    if after:
+        right = _clause_right(text, span.end, hi)
+        after = cues.any_after is None or cues.any_after.search_window(text, span.end, right) is not None
     if not (before or after):
         return "asserted", None
     for cls in MODALITY_CLASSES:
