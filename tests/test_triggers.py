@@ -209,6 +209,19 @@ def test_triggers_fragments_without_known_first_words(fragment):
     assert [m.span() for m in alternation.finditer(text)] == [m.span() for m in alternation.regex.finditer(text)]
 
 
+def _modality_windows(text: str, windows: list[tuple[int, int]]):
+    """(cue alternation, lo, hi) for every modality cue list and every (start, width) window in the text."""
+    from rightsledger.extract.triggers import load_modality
+
+    cues = load_modality()
+    alternations = [cues.any_before, cues.any_after, *cues.before.values(), *cues.after.values()]
+    for lo, width in windows:
+        lo = min(lo, len(text))
+        hi = min(len(text), lo + width)
+        for alt in alternations:
+            yield alt, lo, hi
+
+
 _MODALITY_PIECES = st.lists(st.sampled_from(
     ["not", "no", "nothing", "never", "would", "may", "rumours", "reportedly", "threatened", "to", "in", "were",
      "arrested", "executed", "the", "ſ", "K", "İ", "한국", "9", " ", "  ", "\n", ",", ".", "’", "-"]), max_size=40).map("".join)
@@ -219,17 +232,10 @@ _MODALITY_PIECES = st.lists(st.sampled_from(
 def test_modality_window_search_finds_what_a_scan_of_the_window_finds(text, windows):
     """Cue windows are tried only at their possible first words, read word by word for a text's
     first windows and from an index of the text after that: both give the scan's match."""
-    from rightsledger.extract.triggers import load_modality
-
-    cues = load_modality()
-    alternations = [cues.any_before, cues.any_after, *cues.before.values(), *cues.after.values()]
-    for lo, width in windows:
-        lo = min(lo, len(text))
-        hi = min(len(text), lo + width)
-        for alt in alternations:
-            found = alt.search_window(text, lo, hi)
-            plain = alt.regex.search(text, lo, hi) if alt.regex is not None and hi > lo else None
-            assert (found.span() if found else None) == (plain.span() if plain else None)
+    for alt, lo, hi in _modality_windows(text, windows):
+        found = alt.search_window(text, lo, hi)
+        plain = alt.regex.search(text, lo, hi) if alt.regex is not None and hi > lo else None
+        assert (found.span() if found else None) == (plain.span() if plain else None)
 
 
 @settings(max_examples=300, deadline=None)
@@ -237,16 +243,9 @@ def test_modality_window_search_finds_what_a_scan_of_the_window_finds(text, wind
 @example("nothing", [(0, 2)])  # "no", read cut short, is a cue
 def test_modality_window_precheck_only_rules_out_windows_without_a_match(text, windows):
     """A window the cheap precheck rules out is one where a scan of the window finds no cue."""
-    from rightsledger.extract.triggers import load_modality
-
-    cues = load_modality()
-    alternations = [cues.any_before, cues.any_after, *cues.before.values(), *cues.after.values()]
-    for lo, width in windows:
-        lo = min(lo, len(text))
-        hi = min(len(text), lo + width)
-        for alt in alternations:
-            if not alt.may_match_window(text, lo, hi):
-                assert alt.regex is None or hi <= lo or alt.regex.search(text, lo, hi) is None
+    for alt, lo, hi in _modality_windows(text, windows):
+        if not alt.may_match_window(text, lo, hi):
+            assert alt.regex is None or hi <= lo or alt.regex.search(text, lo, hi) is None
 
 
 @settings(max_examples=500, deadline=None)
