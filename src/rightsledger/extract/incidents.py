@@ -99,7 +99,7 @@ def _prefix(patterns: Sequence[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{x})" for x in patterns) or "(?!)", re.IGNORECASE)
 
 
-def _followers(patterns: Sequence[str], parts: dict[str, str]) -> re.Pattern[str]:
+def _words_after(patterns: Sequence[str], parts: dict[str, str]) -> re.Pattern[str]:
     """Whole words that may follow a span after white space, tried with .match() right after it.
 
     Only whether it matches is read: the white space is read once for all of them, and the verbs
@@ -133,7 +133,7 @@ def load_rules() -> AssemblyRules:
         reporting_after=_prefix(d["reporting_after"]),
         max_age_days=int(float(d["max_age_years"]) * 365),
         exclude_place_before=_tail(p["exclude_before"]),
-        exclude_place_after=_followers(p["exclude_after"], {"speech_verbs": by_initial(p.get("speech_verbs", []))}),
+        exclude_place_after=_words_after(p["exclude_after"], {"speech_verbs": by_initial(p.get("speech_verbs", []))}),
         dateline_after=_prefix(p["dateline_after"]),
         caption=WordStartRegex.of(_alt(p["caption_cues"])),
         exclude_window=int(p["exclude_window"]),
