@@ -14,7 +14,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rightsledger.extract.lexicon import (
     EndLiteralRegex,
@@ -86,15 +86,25 @@ class _Mention:
     head_end: int = -1
 
 
+class _Head(NamedTuple):
+    """What a listed head noun says about its phrase, worked out once rather than per mention."""
+
+    kind: str
+    rule: str  # the rule of a phrase no override decides
+    singular: str
+    named: bool  # a body, outlet or document, which may be followed by its name
+
+
 @dataclass(frozen=True, slots=True)
 class _Rules:
     heads: PhraseMatcher
+    head_info: dict[str, _Head]  # by the head as `heads` lists it
     tail: re.Pattern[str]
     named_tail: re.Pattern[str]  # for bodies and outlets, which may be followed by their name
     determiners: frozenset[str]
     not_modifier: frozenset[str]
     head_kind: dict[str, str]
-    overrides: tuple[tuple[re.Pattern[str], str, frozenset[str] | None], ...]
+    overrides: dict[str, tuple[tuple[re.Pattern[str], str], ...]]  # by the head's kind: those that apply, in order
     described: re.Pattern[str]
     after_verb: re.Pattern[str]  # the rule; `_verb_follows` gives its answer faster
     verb: WordStartRegex  # a reporting verb as a whole word
@@ -134,13 +144,14 @@ def _rules() -> _Rules:
             rf"(?=[\s\u00a0]{{0,3}}(?:[,.;:!?\u201c\u201d\"\n()\u2014]|$)|{_SP}(?:{adverbs}{_SP})?(?:{verbs}|who|that)\b)")
     tail = re.compile(rf"(?![\w\-]){ends}", re.IGNORECASE)
     named_tail = re.compile(rf"(?![\w\-])(?:{_HS}{name}(?![\w\-]))?{ends}", re.IGNORECASE)
-    overrides = tuple((re.compile(o["regex"]), o["kind"], frozenset(o["heads"]) if "heads" in o else None)
-                      for o in lex.get("override", []))
+    listed = [(re.compile(o["regex"]), o["kind"], frozenset(o.get("heads", SOURCE_KINDS))) for o in lex.get("override", [])]
+    overrides = {kind: tuple((rx, k) for rx, k, heads in listed if kind in heads) for kind in SOURCE_KINDS}
     pron = by_initial(frames.get("pronouns", []))
     media = lex.get("media", {}).get("phrases", [])
     orgs = lex.get("organizations", {}).get("names", [])
     return _Rules(
         heads=PhraseMatcher(head_kind),
+        head_info={h: _Head(k, f"informant.head.{h.replace(' ', '_')}", _singular(h), k in _NAMED_KINDS) for h, k in head_kind.items()},
         tail=tail,
         named_tail=named_tail,
         determiners=frozenset(w.lower() for w in mods.get("determiners", [])),
@@ -171,10 +182,9 @@ def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
     out: list[_Mention] = []
     last_end = -1
     n = len(text)
-    for hs, he, listed in r.heads.find(text):
-        head = _norm(listed)
-        head_kind = r.head_kind.get(head, "unnamed")
-        if head_kind in _NAMED_KINDS:
+    for hs, he, head in r.heads.find(text):
+        head_kind, head_rule, singular, named = r.head_info[head]
+        if named:
             tail = r.named_tail.match(text, he, min(n, he + 160))
         else:
             tail = r.tail.match(text, he, min(n, he + 90))
@@ -197,7 +207,7 @@ def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
         if begin < last_end or not _in_frame(text, begin, end, r):
             continue
         written = text[begin:end]
-        kind, rule = _override(written, head_kind, f"informant.head.{head.replace(' ', '_')}", r)
+        kind, rule = _override(written, head_kind, head_rule, r)
         detail = f"phrase {written!r}"
         said = r.described.match(text, end) if kind == "unnamed" else None
         if said is not None:  # "The source, said to be familiar with…": the description decides
@@ -211,8 +221,8 @@ def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
                 detail += f", described as {said.group(0).strip(' ,')!r}"
         if kind == "media" and _norm(written) in r.media_anaphors:
             rule = _ANAPHOR
-        definite = det in _DEFINITE and (kind == "unnamed" or (kind == "document" and _singular(head) in _REPORT_HEADS))
-        out.append(_Mention(begin, end, kind, rule, detail, definite, det=det, head=_singular(head), head_start=hs, head_end=he))
+        definite = det in _DEFINITE and (kind == "unnamed" or (kind == "document" and singular in _REPORT_HEADS))
+        out.append(_Mention(begin, end, kind, rule, detail, definite, det=det, head=singular, head_start=hs, head_end=he))
         last_end = end
     return out
 
@@ -233,8 +243,8 @@ def _singular(head: str) -> str:
 
 def _override(written: str, kind: str, rule: str, r: _Rules) -> tuple[str, str]:
     """The kind the words of a phrase decide before its head does (first matching override)."""
-    for rx, k, heads in r.overrides:
-        if (heads is None or kind in heads) and rx.search(written):
+    for rx, k in r.overrides[kind]:
+        if rx.search(written):
             return k, f"informant.override.{k}"
     return kind, rule
 
