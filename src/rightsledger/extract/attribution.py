@@ -298,11 +298,43 @@ def _verb_follows(text: str, lo: int, hi: int, r: _Rules) -> bool:
     The rule's lazy prefix retries the verb alternation at every position, which cost about
     0.1 ms per phrase with no verb; the leftmost verb anywhere (one plain search) starts within
     reach exactly when some verb does, so this gives the same answer in one scan."""
-    verb = r.verb.search_slice(text, lo, hi)
-    if verb is None:
-        return False
-    stop = _STOP.search(text, lo, lo + verb.start())
-    return stop is None and verb.start() <= _VERB_REACH
+    at = _first_verb(text, lo, hi, r)
+    return at != -1 and at <= _VERB_REACH and _STOP.search(text, lo, lo + at) is None
+
+
+def _first_verb(text: str, lo: int, hi: int, r: _Rules) -> int:
+    """Where (from `lo`) the leftmost verb of the window `text[lo:hi]` starts, or -1: what
+    `r.verb.search_slice` finds, without a slice and a generator for each of a document's phrases.
+
+    Matching in `text` itself up to `hi` reads the window's end as the slice does. Its start
+    reads differently only when it cuts a word (never after a phrase, which ends before a
+    space or punctuation): then the slice is searched, as it is for verbs without known first words."""
+    index = words(text)
+    starts, toks = index.starts, index.toks
+    k = bisect_left(starts, lo) - 1
+    if (k >= 0 and toks[k][1] > lo) or r.verb.firsts is None:
+        verb = r.verb.search_slice(text, lo, hi)
+        return -1 if verb is None else verb.start()
+    match = r.verb.regex.match
+    tried = _verb_starts(text)
+    for at in tried[bisect_left(tried, lo) : bisect_left(tried, hi)]:
+        if match(text, at, hi):
+            return at - lo
+    k = bisect_left(starts, hi) - 1  # a word cut by the window's end reads as a shorter word: tried too
+    if k >= 0 and lo <= starts[k] and toks[k][1] > hi and match(text, starts[k], hi):
+        return starts[k] - lo
+    return -1
+
+
+@lru_cache(maxsize=2)
+def _verb_starts(text: str) -> list[int]:
+    """Where in `text` a reporting verb can start: at its first words, and at any word that case
+    folding may turn into one (a non-ASCII word); one list per document for all its phrases."""
+    index = words(text)
+    tried = index.hits(_rules().verb.firsts or ())
+    if index.non_ascii:
+        tried = sorted({*tried, *index.non_ascii})
+    return [index.toks[i][0] for i in tried]
 
 
 _APPOSITION = re.compile(r"\s{0,2}[,\u2014\-]\s{0,2}")
