@@ -265,14 +265,17 @@ def _quote_mark(text: str, lo: int, hi: int) -> int:
 def _in_frame(text: str, start: int, end: int, r: _Rules) -> bool:
     if _framed_before(text, start, r):
         return True
-    window = text[end : end + 110]
-    cut = _SENT_END.search(window)
-    window = window[: cut.start()] if cut else window
+    # The window after the phrase, read up to where its sentence ends (`endpos` ends the text
+    # there for the regex, as a slice would, without copying it).
+    hi = min(len(text), end + 110)
+    cut = _SENT_END.search(text, end, hi)
+    if cut:
+        hi = cut.start()
     # The verb must not belong to a quotation that starts in between.
-    q = _quote_mark(window, 0, len(window))
-    if q > 3:
-        window = window[:q]
-    return _verb_follows(text, end, end + len(window), r)
+    q = _quote_mark(text, end, hi)
+    if q - end > 3:
+        hi = q
+    return _verb_follows(text, end, hi, r)
 
 
 def _framed_before(text: str, start: int, r: _Rules) -> bool:
