@@ -374,3 +374,22 @@ def test_sentence_end_matches_what_the_plain_alternation_matches(text, pos):
 
     plain = re.compile(r"[.!?](?:[\s\u00a0]|$)|\n")
     assert spans(_SENT_END.finditer(text, pos)) == spans(plain.finditer(text, pos))
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts_of(["\u201c", "\u201d", '"', "a", " ", "word", "\n"]), st.integers(min_value=0, max_value=8), st.integers(min_value=0, max_value=12))
+def test_quote_mark_finds_what_the_character_class_finds(text, lo, hi):
+    import re
+
+    from rightsledger.extract.attribution import _quote_mark
+
+    m = re.compile(r"[\u201c\u201d\"]").search(text, lo, hi)
+    assert _quote_mark(text, lo, hi) == (m.start() if m else -1)
+
+
+def test_a_quote_opened_again_before_it_closes_runs_on_to_the_next():
+    from rightsledger.extract.attribution import _quote_spans
+
+    text = "He said: \u201cthe first part runs on \u201cand the second is closed\u201d here."
+    assert [(text[s:e], rule) for s, e, rule in _quote_spans(text)] == [
+        ("the first part runs on", "quote.to_paragraph_end"), ("and the second is closed", "quote.closed")]
