@@ -393,3 +393,15 @@ def test_a_quote_opened_again_before_it_closes_runs_on_to_the_next():
     text = "He said: \u201cthe first part runs on \u201cand the second is closed\u201d here."
     assert [(text[s:e], rule) for s, e, rule in _quote_spans(text)] == [
         ("the first part runs on", "quote.to_paragraph_end"), ("and the second is closed", "quote.closed")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts_of(["state", "State", "STATE", "media", " ", "-", "\n", "the", "The", "paper", "daily", "UN", "U.N.", "U", "N", ".",
+                 "Human", "Rights", "Watch", "South", "Korea", "'s", "\u2019s", "\u02bcs", "spy", "agency", "x"]))
+def test_media_and_organisation_phrases_said_absent_by_their_words_are_absent(text):
+    from rightsledger.extract.attribution import _may_occur, _rules
+
+    r = _rules()
+    for fast, listed_words in ((r.media_phrases, r.media_words), (r.org_names, r.org_words)):
+        if not _may_occur(text, listed_words):
+            assert not list(fast.regex.finditer(text))

@@ -113,8 +113,10 @@ class _Rules:
     pronoun_after: re.Pattern[str]
     pronoun_before: re.Pattern[str]
     media_phrases: WordStartRegex
+    media_words: tuple[frozenset[str], ...]  # the words of each phrase, see `_may_occur`
     media_anaphors: frozenset[str]
     org_names: WordStartRegex
+    org_words: tuple[frozenset[str], ...]
 
 
 def _norm(s: str) -> str:
@@ -167,8 +169,10 @@ def _rules() -> _Rules:
         pronoun_after=re.compile(rf"^[\s\u00a0,]{{0,3}}(?:{pron}){_SP}(?:{verbs})\b|^[\s\u00a0,]{{0,3}}(?:{verbs}){_SP}(?:{pron})\b", re.IGNORECASE),
         pronoun_before=re.compile(rf"\b(?:{pron}){_SP}(?:\w+{_SP}){{0,2}}?(?:{verbs})\b[^.!?\u201c\u201d\"]{{0,60}}$", re.IGNORECASE),
         media_phrases=WordStartRegex(re.compile(rf"(?<!\w){alternation(media)}(?!\w)", re.IGNORECASE), media),
+        media_words=_phrase_words(media),
         media_anaphors=frozenset(_norm(w) for w in lex.get("media", {}).get("anaphors", [])),
         org_names=WordStartRegex(re.compile(rf"(?<![\w\-])(?:[Tt]he{_HS})?{alternation(orgs)}(?![\w\-])"), orgs, ["the"]),
+        org_words=_phrase_words(orgs),
     )
 
 
@@ -412,7 +416,28 @@ def _analyse(text: str) -> tuple[list[_Mention], list[tuple[int, int, int | None
     return mentions, quotes
 
 
+def _phrase_words(phrases: list[str]) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(_WORD.findall(p.lower())) for p in phrases)
+
+
+def _may_occur(text: str, phrase_words: tuple[frozenset[str], ...]) -> bool:
+    """Whether one of the listed phrases may occur in `text`: all its words do.
+
+    Most documents hold none of the generic media phrases or organisation names; this answers
+    from the word index, where their scans would try every "the". A phrase's regex matches
+    whole words, with only spaces, hyphens, apostrophes or full stops between them, so its
+    words are tokens of the text. A word with a non-ASCII letter may fold into any (a
+    case-insensitive "ſ" is an "s"): then a phrase may occur."""
+    index = words(text)
+    if index.non_ascii:
+        return True
+    present = index.where.keys()
+    return any(ws <= present for ws in phrase_words)
+
+
 def _media_mentions(text: str, r: _Rules) -> list[_Mention]:
+    if not _may_occur(text, r.media_words):
+        return []
     out = []
     for m in r.media_phrases.finditer(text):
         if _in_frame(text, m.start(), m.end(), r):
@@ -423,6 +448,8 @@ def _media_mentions(text: str, r: _Rules) -> list[_Mention]:
 
 def _org_mentions(text: str, r: _Rules, known: list[_Mention]) -> list[_Mention]:
     """Named organisations (NGOs, government bodies) in an attribution frame."""
+    if not _may_occur(text, r.org_words):
+        return []
     out = []
     for m in r.org_names.finditer(text):
         if any(k.start <= m.start() < k.end or m.start() <= k.start < m.end() for k in known):
