@@ -268,6 +268,16 @@ def _person_run(toks: list[tuple[int, int, str]], i: int, lex: _Lexicon, text: s
     return j - i
 
 
+def _continues(text: str, toks: list[tuple[int, int, str]], caps: list[bool], folds: list[str], i: int, lex: _Lexicon) -> bool:
+    """Whether a name starting at token i may go on to the next token (a capitalised word, a number
+    or a connector right after it). A stop word that does not go on starts nothing: the gazetteer
+    match, the unknown name and the framed name all refuse a lone stop word, and a personal name
+    needs a capitalised word after the surname."""
+    j = i + 1
+    return j < len(toks) and (caps[j] or toks[j][2][0].isdigit() or folds[j] in lex.connectors) \
+        and _gap_ok(text, toks[i][1], toks[j][0], toks[i][2])
+
+
 def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], list[tuple[int, int, str]]]:
     toks, caps = _tokens(text)
     n = len(toks)
@@ -282,6 +292,9 @@ def _scan(text: str, gaz: Gazetteer, lex: _Lexicon) -> tuple[list[_Mention], lis
     while i < n:
         if not caps[i]:
             i += 1
+            continue
+        if folds[i] in lex.stop and not _continues(text, toks, caps, folds, i, lex):
+            i += 1  # "The", "They", "May" alone: no place, person or framed name starts here
             continue
         s, e, w = toks[i]
         # People: skip a Korean personal name unless a facility word or admin suffix follows.
@@ -508,10 +521,12 @@ def _list_items(text: str, ms: list[_Mention], lex: _Lexicon) -> list[_Mention]:
 
 
 def _structure(text: str, ms: list[_Mention], gaz: Gazetteer, lex: _Lexicon) -> None:
+    # The gap between each mention and the next, read once for the three passes below.
+    gaps = [_between(text, a, b, lex) for a, b in zip(ms, ms[1:])]
     # list groups: "Chaeryong and Sinkye counties", "Ryongwol village and Changgom village"
     gid = 0
     for k, m in enumerate(ms):
-        gap = _between(text, ms[k - 1], m, lex).strip() if k else None
+        gap = gaps[k - 1].strip() if k else None
         same = gap is not None and gap in lex.list_joiners
         if same and gap == "," and _LEVEL_RANK.get(m.level or "", 0) > _LEVEL_RANK.get(ms[k - 1].level or "", 0):
             same = False  # "Dandong, China": containment, not a list
@@ -536,8 +551,7 @@ def _structure(text: str, ms: list[_Mention], gaz: Gazetteer, lex: _Lexicon) -> 
         a, b = ms[k], ms[k + 1]
         if a.group == b.group:
             continue
-        gap = _between(text, a, b, lex)
-        gap_n = gap.replace(" ,", ",")
+        gap_n = gaps[k].replace(" ,", ",")
         if gap_n not in lex.containment and not (gap_n.startswith(",") and gap_n[1:].strip() in lex.containment):
             continue
         if _LEVEL_RANK.get(b.level or "", 0) <= _LEVEL_RANK.get(a.level or "", 0) and b.level != "country":
@@ -557,7 +571,7 @@ def _structure(text: str, ms: list[_Mention], gaz: Gazetteer, lex: _Lexicon) -> 
     # "A county here in P and B county": B continues the list of A across A's container P
     for k in range(2, len(ms)):
         a, p, b = ms[k - 2], ms[k - 1], ms[k]
-        if (k - 1) in a.within and a.level == b.level and _between(text, p, b, lex) in ("and", ", and", "or", ","):
+        if (k - 1) in a.within and a.level == b.level and gaps[k - 1] in ("and", ", and", "or", ","):
             b.role, b.cued = a.role, a.cued or b.cued
 
 
@@ -590,43 +604,49 @@ Scored = list[tuple[Candidate, float, list[str]]]
 def _focus(ms: list[_Mention], gaz: Gazetteer) -> str | None:
     """The country in focus: North Korea when its places are at least half of the unambiguous ones."""
     votes: Counter[str] = Counter()
+    # Mentions of one name share their pool: its country is worked out once.
+    country_of: dict[int, str | None] = {}
     for m in ms:
-        countries = {gaz.candidate(x).country for x, _ in m.pool}
-        if len(countries) == 1:
-            votes[countries.pop() or ""] += 1
+        key = id(m.pool)
+        if key not in country_of:
+            countries = {gaz.candidate(x).country for x, _ in m.pool}
+            country_of[key] = (countries.pop() or "") if len(countries) == 1 else None
+        country = country_of[key]
+        if country is not None:
+            votes[country] += 1
     if not votes:
         return None
     top, cnt = votes.most_common(1)[0]
     return "KP" if votes.get("KP", 0) >= cnt * 0.5 else (top or None)
 
 
-def _resolve(ms: list[_Mention], gaz: Gazetteer) -> list[tuple[Scored, Candidate | None]]:
-    focus = _focus(ms, gaz)
-
+def _resolve(ms: list[_Mention], gaz: Gazetteer, focus: str | None) -> list[tuple[Scored, Candidate | None]]:
     def run(prev: list[Candidate | None] | None) -> list[tuple[Scored, Candidate | None]]:
         provinces = {c.name for c in (prev or []) if c is not None and c.level == "province"}
         results: list[tuple[Scored, Candidate | None]] = []
-        memo: dict[tuple[Any, ...], tuple[Scored, Candidate | None]] = {}  # same name, same context: same answer
+        # Same name, same context: same answer. Mentions of one name share their pool, so the
+        # pool's identity stands for its entries.
+        memo: dict[tuple[Any, ...], tuple[Scored, Candidate | None]] = {}
         for k, m in enumerate(ms):
             if prev is None and len(m.pool) <= 1:  # nothing to choose yet; scored with context below
                 c0 = gaz.candidate(m.pool[0][0]) if m.pool else None
                 results.append(([], c0))
                 continue
-            ctx: dict[str, Any] = {"level": m.hint, "country": focus, "provinces": provinces}
+            within: list[str] = []
+            near: list[tuple[float, float]] = []
             if prev:
-                within: list[str] = []
                 for w in m.within:
                     c = prev[w]
                     if c is not None:
                         within += [c.gazetteer_id, c.name]
-                ctx["within"] = within
                 lo = max(0, k - _NEAR_MENTIONS)
                 if len(m.pool) > 1:  # distances only matter when there is a choice
-                    ctx["near"] = list({(c.lat, c.lon) for j, c in enumerate(prev[lo:k + _NEAR_MENTIONS + 1], lo)
-                                        if c is not None and j != k and c.lat is not None and c.level not in ("country", "province")})
-            key = (m.name, m.hint, tuple(m.pool), tuple(ctx.get("within", ())), tuple(ctx.get("near", ())))
+                    near = list({(c.lat, c.lon) for j, c in enumerate(prev[lo:k + _NEAR_MENTIONS + 1], lo)
+                                 if c is not None and j != k and c.lat is not None and c.level not in ("country", "province")})
+            key = (m.name, m.hint, id(m.pool), tuple(within), tuple(near))
             hit = memo.get(key)
             if hit is None:
+                ctx = {"level": m.hint, "country": focus, "provinces": provinces, "within": within, "near": near}
                 scored = [(c, *gaz._score(c, ex, m.hint, ctx, m.name)) for c, ex in ((gaz.candidate(x), ex) for x, ex in m.pool)]
                 scored.sort(key=lambda t: -t[1])
                 hit = memo[key] = (scored, scored[0][0] if scored else None)
@@ -658,7 +678,8 @@ def _nearby_county(m: _Mention, ms: list[_Mention], results: list[tuple[Scored, 
 _NEAR_LEVELS = {"city": ("city",), "county": ("county", "city"), "province": ("province",), None: ("city", "county")}
 
 
-def _near_spellings(ms: list[_Mention], results: list[tuple[Scored, Candidate | None]], gaz: Gazetteer) -> dict[int, str]:
+def _near_spellings(ms: list[_Mention], results: list[tuple[Scored, Candidate | None]], gaz: Gazetteer,
+                    focus: str | None) -> dict[int, str]:
     """Resolve unresolved names that carry a level or stand in a place frame to the gazetteer place
     one letter away, in the country (and province) the text puts them in. Fills `results` in place;
     returns the Why detail per resolved mention, so a reviewer sees the guess."""
@@ -667,7 +688,6 @@ def _near_spellings(ms: list[_Mention], results: list[tuple[Scored, Candidate | 
             if results[k][1] is None and m.rule in ("suffix", "list", "frame") and m.hint in _NEAR_LEVELS]
     if not todo:
         return out
-    focus = _focus(ms, gaz)
     named = list(dict.fromkeys(c.country for _, c in results if c is not None and c.country))
     for k in todo:
         m = ms[k]
@@ -729,8 +749,9 @@ def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
         if m.hint and m.hint != "facility":
             m.level = m.hint
     _structure(text, ms, gaz, lex)
-    results = _resolve(ms, gaz)
-    near_why = _near_spellings(ms, results, gaz)
+    focus = _focus(ms, gaz)
+    results = _resolve(ms, gaz, focus)
+    near_why = _near_spellings(ms, results, gaz, focus)
     keep = [k for k, m in enumerate(ms) if m.rule != "frame" or results[k][1] is not None]
     if len(keep) < len(ms):  # a framed name no near spelling resolved: not taken for a place
         index = {old: new for new, old in enumerate(keep)}
@@ -739,7 +760,13 @@ def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
         ms, results = [ms[k] for k in keep], [results[k] for k in keep]
         near_why = {index[k]: v for k, v in near_why.items() if k in index}
     out: list[Toponym] = []
+    # Mentions that got one memoised answer share its list of scores: what is read off it, once.
+    read: dict[int, tuple[Why, list[tuple[Candidate, float]], list[list[str]]]] = {}
     for k, (m, (scored, chosen)) in enumerate(zip(ms, results)):
+        got = read.get(id(scored))
+        if got is None:
+            got = read[id(scored)] = _read_scores(scored)
+        gazetteer_why, candidates, reasons = got
         level = chosen.level if chosen else (m.hint or "village")
         container = None
         for w in m.within:
@@ -755,21 +782,27 @@ def _analyse(text: str, gazetteer: Gazetteer | None) -> list[Toponym]:
                     [c for c in named if c.level in ("city", "county") and c.population >= _CUED_FOREIGN_MIN_POP]
             container = named[0] if named else None
         if k in near_why:
-            rule, detail = "gazetteer+near-spelling", near_why[k]
+            why = Why(COMPONENT, "gazetteer+near-spelling", near_why[k])
         elif chosen is not None:
-            rule = "gazetteer+containment" if any(r.startswith("containment") for r in scored[0][2]) else "gazetteer"
-            detail = "; ".join(scored[0][2])
+            why = gazetteer_why
         else:
-            rule = m.rule
             detail = f"level from '{m.hint}' in the text; not in the gazetteer" if m.hint else "not in the gazetteer"
             if container is not None:
                 detail += f"; in {container.name}"
+            why = Why(COMPONENT, m.rule, detail)
         out.append(Toponym(
             span=Span(m.start, m.end, text[m.start:m.end]), level=level, chosen=chosen,
-            candidates=[(c, s) for c, s, _ in scored], cue_role=m.role,
-            why=Why(COMPONENT, rule, detail), container=container, reasons=[r for _, _, r in scored],
+            candidates=candidates[:], cue_role=m.role, why=why, container=container, reasons=reasons[:],
         ))
     return out
+
+
+def _read_scores(scored: Scored) -> tuple[Why, list[tuple[Candidate, float]], list[list[str]]]:
+    """The Why of the best of scored candidates, and the candidates with their scores and reasons."""
+    reasons = [r for _, _, r in scored]
+    best = reasons[0] if reasons else []
+    rule = "gazetteer+containment" if any(r.startswith("containment") for r in best) else "gazetteer"
+    return Why(COMPONENT, rule, "; ".join(best)), [(c, s) for c, s, _ in scored], reasons
 
 
 def find_toponyms(text: str, gazetteer: Gazetteer | None = None) -> list[Toponym]:
