@@ -472,25 +472,9 @@ def _earlier_in_paragraph(sentences: Sequence[Sentence], i: int) -> Iterator[int
         yield j
 
 
-def _firm(text: str, sentences: Sequence[Sentence], span: Span) -> bool:
+def _firm(text: str, sentence: Sentence, span: Span) -> bool:
     """A count or place stated as it is, not in a clause of threat, plan or rumour."""
-    i = max(0, bisect.bisect_right(_SentenceStarts(sentences), span.start) - 1)
-    return span_modality(text, sentences[i].span, span)[0] == "asserted"
-
-
-class _SentenceStarts(Sequence[int]):
-    """Sentence start offsets as a sequence for bisect, without copying."""
-
-    __slots__ = ("_s",)
-
-    def __init__(self, sentences: Sequence[Sentence]) -> None:
-        self._s = sentences
-
-    def __len__(self) -> int:
-        return len(self._s)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        return self._s[i].span.start
+    return span_modality(text, sentence.span, span)[0] == "asserted"
 
 
 def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySentence, dates: _BySentence,
@@ -510,9 +494,10 @@ def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySent
     if not inc.type_facts:
         return None
 
-    firm = (lambda span: _firm(text, sentences, span)) if g.modality == "asserted" else (lambda span: True)
+    # A fact's bucket is its sentence: the sentence its modality is read in.
+    firm = (lambda i, span: _firm(text, sentences[i], span)) if g.modality == "asserted" else (lambda i, span: True)
     headings = [sentences[f.sentence].span for f in g.frames if f.heading]
-    inc.victims = _victims([v for v in victims.within(ids) if firm(v.evidence)], rules, headings)
+    inc.victims = _victims([v for i in ids for v in victims.get(i) if firm(i, v.evidence)], rules, headings)
     if not any(v.count is not None for v in inc.victims):
         one = _singular_victim(text, sentences, g, rules)
         if one is not None:
@@ -526,7 +511,7 @@ def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySent
         if para_dates:
             inc.date = para_dates[0].value
     anchors = [t.span for f in g.frames for t in f.anchors]
-    inc.places = _places(text, [t for t in places.within(ids) if firm(t.span)], set(inc.types) & rules.moving, focus, rules,
+    inc.places = _places(text, [t for i in ids for t in places.get(i) if firm(i, t.span)], set(inc.types) & rules.moving, focus, rules,
                          anchors, sentences)
     inc.perpetrators = _dedupe(perps.within(ids), lambda a: a.kind)
     if any(a.kind not in rules.generic_kinds for a in inc.perpetrators):
@@ -735,7 +720,7 @@ def _acting_state(text: str, t: Any, anchors: Sequence[Span], rules: AssemblyRul
 
 
 def _counts_places(text: str, t: Any, sentences: Sequence[Sentence], rules: AssemblyRules) -> bool:
-    i = max(0, bisect.bisect_right(_SentenceStarts(sentences), t.span.start) - 1)
+    i = max(0, bisect.bisect_right(sentences, t.span.start, key=lambda s: s.span.start) - 1)
     return rules.counted_places.search(text, sentences[i].span.start, sentences[i].span.end) is not None
 
 
