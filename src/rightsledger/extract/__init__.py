@@ -341,16 +341,18 @@ class QuantitiesComponent(_Layer):
         return find_victims(doc.text)
 
 
-@register_component("actors.v1", assigns=["perpetrators"])
-class ActorsComponent(_Layer):
-    """Perpetrator mentions by kind."""
+@register_component("actors.v1", assigns=["perpetrators", "compositions"])
+class ActorsComponent:
+    """Perpetrator mentions by kind, and the members of the joint bodies among them."""
 
-    layer = "perpetrators"
+    def find(self, doc: Document) -> dict[str, list[Any]]:
+        from rightsledger.extract.actors import find_compositions, find_perpetrators
 
-    def find(self, doc: Document) -> list[Any]:
-        from rightsledger.extract.actors import find_perpetrators
+        perpetrators = find_perpetrators(doc.text)
+        return {"perpetrators": perpetrators, "compositions": find_compositions(doc.text, perpetrators)}
 
-        return find_perpetrators(doc.text)
+    def annotate(self, doc: Document, found: dict[str, list[Any]]) -> None:
+        doc.layers.update(found)
 
 
 @register_component("places.v1", assigns=["toponyms"])
@@ -382,7 +384,8 @@ class IncidentsComponent:
         layers = doc.layers
         facts = Facts(
             dates=layers.get("dates", []), victims=layers.get("victims", []),
-            perpetrators=layers.get("perpetrators", []), informants=layers.get("informants", []),
+            perpetrators=layers.get("perpetrators", []), compositions=layers.get("compositions", []),
+            informants=layers.get("informants", []),
             toponyms=layers.get("toponyms", []), citations=layers.get("citations", []), own_outlet=doc.outlet,
         )
         return assemble(doc.id, doc.text, layers["sentences"], layers["triggers"], facts, doc.published)

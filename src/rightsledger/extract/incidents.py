@@ -26,6 +26,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, Iterator, Sequence
 
+from rightsledger.extract.actors import Composition, body_key
 from rightsledger.extract.attribution import is_media_anaphor, is_wire_byline
 from rightsledger.extract.lexicon import WordStartRegex, by_initial, template
 from rightsledger.extract.prechecks import CuedRegex, TailRegex, fragments_by_end
@@ -166,6 +167,7 @@ class Facts:
     dates: Sequence[Any] = ()  # DateMention: .span, .value (DateValue), .relative
     victims: Sequence[Victims] = ()
     perpetrators: Sequence[Actor] = ()
+    compositions: Sequence[Composition] = ()  # joint bodies among the perpetrators, with their members
     informants: Sequence[Actor] = ()
     toponyms: Sequence[Any] = ()  # Toponym: .span, .level, .chosen, .cue_role, .to_place(role)
     citations: Sequence[Citation] = ()
@@ -513,7 +515,7 @@ def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySent
     anchors = [t.span for f in g.frames for t in f.anchors]
     inc.places = _places(text, [t for i in ids for t in places.get(i) if firm(i, t.span)], set(inc.types) & rules.moving, focus, rules,
                          anchors, sentences)
-    inc.perpetrators = _dedupe(perps.within(ids), lambda a: a.kind)
+    inc.perpetrators = _dedupe(_as_members(perps.within(ids), facts.compositions), lambda a: a.kind)
     if any(a.kind not in rules.generic_kinds for a in inc.perpetrators):
         # "the authorities" beside a named organ ("state security agents… the authorities") is that organ.
         inc.perpetrators = [a for a in inc.perpetrators if a.kind not in rules.generic_kinds]
@@ -525,6 +527,17 @@ def _build(text: str, g: _Group, sentences: Sequence[Sentence], victims: _BySent
     inc.sources = _sources(ids, informants, facts, rules)
     inc.evidence = [sentences[i].span for i in ids[:5]]
     return inc
+
+
+def _as_members(actors: list[Actor], compositions: Sequence[Composition]) -> list[Actor]:
+    """A joint body whose members the report lists anywhere ("the inspection group… drawn from
+    the Party, the prosecutors and the police") acts as those members."""
+    if not compositions:
+        return actors
+    members: dict[str, list[Actor]] = {}
+    for c in compositions:
+        members.setdefault(body_key(c.body), []).extend(c.members)
+    return [m for a in actors for m in members.get(body_key(a), [a])]
 
 
 def _dedupe(items, key):
