@@ -251,7 +251,7 @@ def assemble(doc_id: str, text: str, sentences: Sequence[Sentence], triggers: Se
         mine = [f for f in frames if (f.modality == "asserted") == (modality == "asserted")]
         groups.extend(_group(mine, victims, places, rules))
     groups.sort(key=lambda g: g.frames[0].sentence)
-    _attach_cues(groups, triggers, rules)
+    _attach_cues(groups, triggers, sentences, rules)
 
     focus = _focus_country(text, facts.toponyms, rules)
     incidents: list[Incident] = []
@@ -441,8 +441,12 @@ def _new_places(g: _Group, pkeys: set[str]) -> bool:
     return bool(pkeys) and bool(g.place_keys) and not (pkeys & g.place_keys)
 
 
-def _attach_cues(groups: list[_Group], triggers: Sequence[Trigger], rules: AssemblyRules) -> None:
-    """Reason and guilt-by-association cues join the incident of their sentence, or the nearest."""
+def _attach_cues(groups: list[_Group], triggers: Sequence[Trigger], sentences: Sequence[Sentence],
+                 rules: AssemblyRules) -> None:
+    """Reason and guilt-by-association cues join the incident of their sentence, or the nearest. So
+    does a violation noun in a sentence that anchors nothing itself, when that incident is told in
+    the noun's paragraph: "… are detained in cells without heating. During hours of forced labour,
+    …" tells a condition of the detention, while a paragraph of background does not."""
     # The first asserted group (in text order) holding each sentence; nearest sentence wins, the
     # earlier side on a tie. Looking up sentences around the cue keeps this linear in the text.
     group_at: dict[int, _Group] = {}
@@ -451,12 +455,14 @@ def _attach_cues(groups: list[_Group], triggers: Sequence[Trigger], rules: Assem
             for s in g.sentences:
                 group_at.setdefault(s, g)
     for t in triggers:
-        if t.kind in ANCHOR_KINDS or t.modality not in ("asserted",):
+        if t.modality != "asserted" or t.kind == "events" or (t.kind == "nouns" and t.sentence in group_at):
             continue
         for d in range(rules.cue_gap + 1):
-            g = group_at.get(t.sentence - d) or (group_at.get(t.sentence + d) if d else None)
+            at = t.sentence - d if t.sentence - d in group_at else t.sentence + d
+            g = group_at.get(at)
             if g is not None:
-                g.cues.append(t)
+                if t.kind != "nouns" or sentences[at].paragraph == sentences[t.sentence].paragraph:
+                    g.cues.append(t)
                 break
 
 
