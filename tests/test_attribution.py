@@ -405,3 +405,11 @@ def test_media_and_organisation_phrases_said_absent_by_their_words_are_absent(te
     for fast, listed_words in ((r.media_phrases, r.media_words), (r.org_names, r.org_words)):
         if not _may_occur(text, listed_words):
             assert not list(fast.regex.finditer(text))
+
+
+@pytest.mark.parametrize("text", ["Two guards were arrested in Manpo, a resident told Daily NK on Friday.",
+                                  "Two guards were arrested in Manpo, a resident told the Daily NK."])
+def test_media_phrase_cutting_or_running_past_an_outlet_name_is_that_outlet(text, registry):
+    """"daily" heads media phrases ("a South Korean daily"); in "Daily NK on Friday" it is part of a name."""
+    media = [a for a in find_informants(text, registry=registry) if a.kind == "media"]
+    assert [(a.name, a.why.rule if a.why else None) for a in media] == [("Daily NK", "informant.cited_outlet")]

@@ -505,8 +505,17 @@ def find_informants(text: str, registry: OutletRegistry | None = None, own_outle
         # A wire byline ("By … Associated Press") says who wrote the story, not whom it relays.
         relayed = [c for c in find_citations(text, registry, own_outlet) if not is_wire_byline(c, registry)]
         for c in relayed:
-            if (c.evidence.start, c.evidence.end) not in known:
-                actors.append(Actor("media", c.evidence.text, c.evidence, Why(COMPONENT, "informant.cited_outlet", f"relays {c.outlet}")))
+            if (c.evidence.start, c.evidence.end) in known:
+                continue
+            # A media phrase that cuts the outlet's name or runs on past it ("the Daily", "Daily NK
+            # on Monday", read as headed by "daily") is that outlet: its name, as the registry knows
+            # it, replaces the phrase. One that ends with the name describes it and stays ("the
+            # U.S.-funded broadcaster Radio Free Asia").
+            over = [a for a in actors if a.kind == "media" and a.evidence.start < c.evidence.end
+                    and c.evidence.start < a.evidence.end != c.evidence.end]
+            actors = [a for a in actors if not any(a is o for o in over)]
+            actors.append(Actor("media", c.evidence.text, c.evidence, Why(COMPONENT, "informant.cited_outlet", f"relays {c.outlet}"),
+                                [q for o in over for q in o.quotes]))
         if not relayed:  # "told the paper" with no other outlet in the story: the paper is the report's own
             actors = [a for a in actors if not is_media_anaphor(a)]
         own = _canonical(registry, own_outlet)
