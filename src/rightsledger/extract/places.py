@@ -137,8 +137,8 @@ def _lexicon() -> _Lexicon:
     words = lambda xs: tuple(tuple(fold(x).split()) for x in xs)  # noqa: E731
     fac = [fold(w) for w in d["facility"]["words"]]
     first: dict[str, int] = {}
-    for f in fac:
-        parts = f.split()
+    for w in d["facility"]["words"]:
+        parts = [fold(p) for p in w.split()]  # as the tokens fold: "Re-education" is one token, "re education"
         first[parts[0]] = max(first.get(parts[0], 0), len(parts))
     cues: dict[tuple[str, ...], str] = {}
     for role, key in (("site", "neutral"), ("origin", "origin"), ("destination", "destination")):
@@ -365,18 +365,26 @@ def _attach_suffix(m: _Mention, toks, folds, text: str, lex: _Lexicon) -> None:
 
 
 def _attach_facility(m: _Mention, text: str, toks, folds, lex: _Lexicon, gaz: Gazetteer) -> None:
-    """"Hoeryong Public Stadium": a facility named after a place; the place becomes its container."""
+    """"Hoeryong Public Stadium": a facility named after a place; the place becomes its container.
+    A facility the gazetteer knows by the name itself is the one meant, by a facility phrase it
+    does not list ("Jongo-ri Re-education Camp") or by a lower-case facility word after the name
+    ("the Jongo-ri re-education camp"), though a town or village may share the name."""
     j = m.tok_last + 1
     k = j
-    while k < len(toks) and k - j < 3 and _is_cap(toks[k][2]) and (
+    while k < len(toks) and k - j < 3 and (_is_cap(toks[k][2]) or k == j) and (
             _gap_ok(text, toks[k - 1][1], toks[k][0], toks[k - 1][2]) or (k == j and text[toks[k - 1][1]:toks[k][0]] in ("'s ", "’s "))):
         if folds[k] in lex.facility_words:
+            known = [x for x in m.exact if gaz.candidate(x).level == "facility"]
+            if not _is_cap(toks[k][2]) and not known:
+                return
             f = _facility(text, toks, folds, m.tok_first, k, lex, gaz)
             if f:
                 m.named_after = m.exact + m.variant
                 m.start, m.end, m.tok_last, m.name, m.hint = f.start, f.end, f.tok_last, f.name, "facility"
                 m.rule = "facility-word"
-                m.exact, m.variant = f.exact, f.variant
+                m.exact, m.variant = (f.exact, f.variant) if f.exact or f.variant else (known, [])
+            return
+        if not _is_cap(toks[k][2]):
             return
         k += 1
 
