@@ -38,6 +38,7 @@ class _Rules:
     foreign: WordStartRegex
     not_perpetrator: WordStartRegex
     not_after: WordStartRegex
+    not_before: re.Pattern[str]
     verb_after: re.Pattern[str]
     # From the end of a composite body's name to the cue that its members follow, in its sentence.
     composed: re.Pattern[str]
@@ -95,6 +96,7 @@ def _rules() -> _Rules:
         not_after=WordStartRegex.of(re.compile(rf"(?<!\w){alternation(lex.get('exclude', {}).get('not_after', []))}"
                                                rf"(?:\s{{1,3}}(?:[A-Z][\w.\u2019'-]{{0,20}}|\([^()\n]{{1,30}}\))){{0,3}}\s{{1,3}}$",
                                                re.IGNORECASE)),
+        not_before=re.compile(rf",?\s{{1,3}}{alternation(lex.get('exclude', {}).get('not_before', []))}\b", re.IGNORECASE),
         verb_after=re.compile(rf"(?:,?\s{{1,3}}{between}){{0,3}}\s{{1,3}}{alternation(verbs.get('words', []))}\b", re.IGNORECASE),
         composed=re.compile(rf"[^.;!?\n]{{0,{_CUE_REACH}}}?(?<!\w)(?P<cue>{cue})(?!\w)", re.IGNORECASE),
         joins=re.compile(rf"(?:[\s,:()\"'\u2018\u2019\u201c\u201d/&\d-]|{alternation([*c.get('joiners', []), *c.get('bodies', []), *c.get('listing', [])])}(?!\w))*",
@@ -163,7 +165,7 @@ def _actor(text: str, start: int, end: int, listed: str, r: _Rules, member_of: A
     if listed in entry.cased and written != listed:
         return None
     lo = max(0, start - 80)
-    if acting and r.not_after.search_slice(text, lo, start):
+    if acting and (r.not_after.search_slice(text, lo, start) or r.not_before.match(text, end)):
         return None
     if r.not_perpetrator.search_slice(text, lo, start):
         return None
