@@ -103,6 +103,7 @@ class _Rules:
     named_tail: re.Pattern[str]  # for bodies and outlets, which may be followed by their name
     determiners: frozenset[str]
     not_modifier: frozenset[str]
+    object_of: frozenset[str]  # verbs of an act whose object a phrase right after them is
     head_kind: dict[str, str]
     overrides: dict[str, tuple[tuple[re.Pattern[str], str], ...]]  # by the head's kind: those that apply, in order
     described: re.Pattern[str]
@@ -158,6 +159,7 @@ def _rules() -> _Rules:
         named_tail=named_tail,
         determiners=frozenset(w.lower() for w in mods.get("determiners", [])),
         not_modifier=frozenset(w.lower() for w in mods.get("not_modifier", [])),
+        object_of=frozenset(w.lower() for w in mods.get("object_of", [])),
         head_kind=head_kind,
         overrides=overrides,
         described=re.compile(frames.get("described", "(?!)"), re.IGNORECASE),
@@ -208,7 +210,7 @@ def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
                 break
             begin, mods, j = ps, mods + 1, j - 1
         end = tail.end()
-        if begin < last_end or not _in_frame(text, begin, end, r):
+        if begin < last_end or _object_of_act(text, toks, bisect_left(starts, begin), r) or not _in_frame(text, begin, end, r):
             continue
         written = text[begin:end]
         kind, rule = _override(written, head_kind, head_rule, r)
@@ -230,6 +232,17 @@ def _phrase_mentions(text: str, r: _Rules) -> list[_Mention]:
         last_end = end
     return out
 
+
+def _object_of_act(text: str, toks: list[tuple[int, int, str]], j: int, r: _Rules) -> bool:
+    """Whether the phrase starting at token j is the object of a verb of an act ("arrested 20
+    traders"): the words before it, a number perhaps between, in one clause."""
+    k, at = j - 1, toks[j][0]
+    while k >= 0 and toks[k][2].isdigit() and j - k <= 2:
+        k -= 1
+    return k >= 0 and toks[k][2] in r.object_of and _OBJECT_GAP.fullmatch(text, toks[k][1], at) is not None
+
+
+_OBJECT_GAP = re.compile(r"[ \t\u00a0]{1,3}(?:[\d.,]{1,12}[ \t\u00a0]{1,3})?")
 
 # Heads of informant phrases that name a body or an outlet, which may be followed by its name.
 _NAMED_KINDS = frozenset({"organization", "media", "document"})
