@@ -102,7 +102,7 @@ def test_compositions_members_follow_their_cue(pieces):
 
 def test_actors_hostile_input_is_linear():
     for blob in ["police " * 100_000, "THE STATE SECURITY " * 30_000, "보위부 police 안전부 " * 20_000,
-                 "the task force, made up of " * 20_000, "Group 109 composed of the police and , " * 20_000]:
+                 "the task force, made up of " * 60_000, "Group 109 composed of the police and , " * 60_000]:
         t0 = time.perf_counter()
         find_compositions(blob, find_perpetrators(blob))
         assert time.perf_counter() - t0 < 10

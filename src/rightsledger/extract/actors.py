@@ -11,6 +11,7 @@ institutions the report says it is made of: the assembler names them for what th
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,6 +49,7 @@ class _Rules:
 
 _CUE_REACH = 200  # characters from a body's name to the cue of its members
 _LIST_REACH = 60  # characters from the cue to the first member, and between members
+_MAX_MEMBERS = 12  # institutions in one list, at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ def find_compositions(text: str, perpetrators: list[Actor]) -> list[Composition]
     r = _rules()
     out: list[Composition] = []
     named: list[tuple[int, int, str]] | None = None
+    starts: list[int] = []
     for body in perpetrators:
         if body.why is None or body.why.rule not in r.composites:
             continue
@@ -131,19 +134,19 @@ def find_compositions(text: str, perpetrators: list[Actor]) -> list[Composition]
             continue
         if named is None:
             named = r.names.find(text)
-        members = _members(text, cue.end(), named, body, r)
+            starts = [n[0] for n in named]
+        members = _members(text, cue.end(), named, bisect_left(starts, cue.end()), body, r)
         if members:
             s, e = cue.span("cue")
             out.append(Composition(body, Span(s, e, text[s:e]), tuple(members)))
     return out
 
 
-def _members(text: str, at: int, named: list[tuple[int, int, str]], body: Actor, r: _Rules) -> list[Actor]:
-    """The institutions listed from `at`: each after only joiners ("and the", "officers from")."""
+def _members(text: str, at: int, named: list[tuple[int, int, str]], i: int, body: Actor, r: _Rules) -> list[Actor]:
+    """The institutions listed from `at` (`named[i]` the first name there), each after only
+    joiners ("and the", "officers from")."""
     members: list[Actor] = []
-    for start, end, listed in named:
-        if start < at:
-            continue
+    for start, end, listed in named[i : i + _MAX_MEMBERS]:
         if start - at > _LIST_REACH or r.joins.fullmatch(text, at, start) is None:
             break
         actor = _actor(text, start, end, listed, r, member_of=body)
