@@ -72,6 +72,7 @@ class AssemblyRules:
     counted_places: CuedRegex
     another_act: re.Pattern[str]
     another_window: int
+    separate_case: re.Pattern[str]
     focus_name: str
     focus_code: str
     focus_cues: WordStartRegex  # looked up once per text, at its possible first words
@@ -150,6 +151,7 @@ def load_rules() -> AssemblyRules:
         counted_places=CuedRegex(re.compile(p["counted_places"], re.IGNORECASE)),
         another_act=_alt(p["another_act"]),
         another_window=int(p["another_window"]),
+        separate_case=_prefix(p["separate_case"]),
         focus_name=focus["name"],
         focus_code=focus["code"],
         focus_cues=WordStartRegex.of(_alt(focus["cues"])),
@@ -183,6 +185,7 @@ class _Frame:
     heading: bool
     relatives: bool = False  # the sentence says relatives were punished (a guilt-by-association cue)
     one_person: bool = False  # no count, but one person is the subject or object of an anchor
+    separate: bool = False  # the sentence opens as another case ("In a separate case, …")
 
 
 @dataclass(slots=True)
@@ -249,7 +252,7 @@ def assemble(doc_id: str, text: str, sentences: Sequence[Sentence], triggers: Se
     groups: list[_Group] = []
     for modality in ("asserted", "hedged"):
         mine = [f for f in frames if (f.modality == "asserted") == (modality == "asserted")]
-        groups.extend(_group(mine, victims, places, rules))
+        groups.extend(_group(text, mine, victims, places, rules))
     groups.sort(key=lambda g: g.frames[0].sentence)
     _attach_cues(groups, triggers, sentences, rules)
 
@@ -358,14 +361,16 @@ def _story_places(text: str, incidents: list[Incident], rules: AssemblyRules) ->
     the exile); a lede with no place takes the place its story gives later ("North Korea executed
     80 people…" before "In Wonsan, …"). An act told as another one ("her husband was also
     arrested", "another woman was detained") is not the earlier incident again: it keeps the focus
-    country, as the text does not say where it happened."""
+    country, as the text does not say where it happened. A later incident told as a separate case
+    ("In a separate case, …") lends its places to none."""
     own = [_named_places(i) for i in incidents]
     for k, inc in enumerate(incidents):
         if inc.modality != "asserted" or own[k] or not inc.places or _another_act(text, inc, rules):
             continue
         types = set(inc.types)
         earlier = [j for j in range(k - 1, -1, -1) if incidents[j].modality == "asserted"]
-        later = [j for j in range(k + 1, len(incidents)) if incidents[j].modality == "asserted" and own[j]]
+        later = [j for j in range(k + 1, len(incidents)) if incidents[j].modality == "asserted" and own[j]
+                 and not (incidents[j].evidence and rules.separate_case.match(text, incidents[j].evidence[0].start))]
         for j in earlier + later:
             named = _named_places(incidents[j])
             if types & set(incidents[j].types) and named:
@@ -405,7 +410,8 @@ def _frame(text: str, sent: Sentence, triggers: list[Trigger], victims: list[Vic
     anchors = asserted or eventive
     one = not any(v.count is not None for v in victims) and any(
         _one_person(text, sent.span.start, t, rules) is not None for t in anchors)
-    return _Frame(sent.index, sent.paragraph, modality, anchors, sent.heading, relatives, one)
+    separate = rules.separate_case.match(text, sent.span.start) is not None
+    return _Frame(sent.index, sent.paragraph, modality, anchors, sent.heading, relatives, one, separate)
 
 
 def _reference(text: str, t: Trigger, rules: AssemblyRules) -> bool:
@@ -424,7 +430,7 @@ def _place_key(t: Any) -> str:
     return c.gazetteer_id if c is not None else t.span.text.lower()
 
 
-def _group(frames: list[_Frame], victims: _BySentence, places: _BySentence, rules: AssemblyRules) -> list[_Group]:
+def _group(text: str, frames: list[_Frame], victims: _BySentence, places: _BySentence, rules: AssemblyRules) -> list[_Group]:
     groups: list[_Group] = []
     for f in frames:
         keys = {k for v in victims.get(f.sentence) if (k := _victim_key(v, rules))}
@@ -435,7 +441,11 @@ def _group(frames: list[_Frame], victims: _BySentence, places: _BySentence, rule
         if recent is not None and _relatives_apart(f, recent):
             recent = None
         target: _Group | None = None
-        if keys:
+        if f.separate:
+            target = None  # "In a separate case, …": a new incident, whatever it shares with the others
+        elif recent is not None and _retells(text, f, recent):
+            target = recent  # "…were forced to watch the executions": the act just told, its crowd
+        elif keys:
             target = next((g for g in groups if g.victim_keys & keys), None)
             if target is None and recent is not None and not recent.victim_keys and not recent.one_person \
                     and not _new_places(recent, pkeys):
@@ -456,6 +466,14 @@ def _group(frames: list[_Frame], victims: _BySentence, places: _BySentence, rule
         if f.modality == "negated" or target.modality == "negated":
             target.modality = f.modality if target.modality == "negated" else target.modality
     return groups
+
+
+def _retells(text: str, f: _Frame, g: _Group) -> bool:
+    """Whether the frame names an act of the group again by a definite event noun ("the
+    executions", "these arrests")."""
+    codes = {t.code for x in g.frames for t in x.anchors}
+    return any(t.kind == "nouns" and t.code in codes and _DEFINITE_BEFORE.search(text, max(0, t.span.start - 30), t.span.start)
+               for t in f.anchors)
 
 
 def _relatives_apart(f: _Frame, g: _Group) -> bool:
