@@ -149,7 +149,7 @@ def _rules() -> _Rules:
         re.IGNORECASE,
     )
     part_of = re.compile(
-        rf"(?<![\w\-])(?:(?P<approx>{approx}){_SP})?(?P<num>{number}){_SP}of{_SP}(?:{'|'.join(_PART_OF)})"
+        rf"(?<![\w\-])(?:(?P<approx>{approx}){_SP})?(?P<num>{number}){_SP}of{_SP}(?:{'|'.join(_PART_OF)})\b"
         rf"(?:{_SP}(?P<total>{number}))?(?:(?:{_SP}{mod}){{0,3}}?{_SP}(?P<noun>{noun})\b)?",
         re.IGNORECASE,
     )
@@ -366,11 +366,7 @@ def find_victims(text: str) -> list[Victims]:
         if free(f.start, f.end):
             found.append(f)
             take(f.start, f.end)
-    for m in scan(r.group, "count"):
-        f = _from_group(m, r)
-        if f is not None and free(f.start, f.end) and not _background(text, f, r):
-            found.append(f)
-            take(f.start, f.end)
+    # A part before the group it is part of: "eleven of the 30 families" counts the eleven.
     for m in scan(r.part_of, "count", part_of_possible):
         if not free(m.start(), m.end()):
             continue
@@ -378,9 +374,14 @@ def find_victims(text: str) -> list[Victims]:
         if count is None or count < 1:
             continue
         noun = (m.group("noun") or "").lower()
-        unit = r.unit_of.get(" ".join(noun.replace("-", " ").split()), "persons")
+        unit = r.unit_of.get(" ".join(noun.replace("-", " ").split())) or _unit_before(text, m.start(), r)
         f = _Found(m.start(), m.end(), count, unit, bool(m.group("approx")), "count.part_of", noun or "persons")
         if not _background(text, f, r):
+            found.append(f)
+            take(f.start, f.end)
+    for m in scan(r.group, "count"):
+        f = _from_group(m, r)
+        if f is not None and free(f.start, f.end) and not _background(text, f, r):
             found.append(f)
             take(f.start, f.end)
     for m in scan(r.bare, "count", bare_possible):
@@ -475,6 +476,20 @@ def _kin_groups(text: str, toks, kin_hits: list[int], non_ascii: tuple[int, ...]
             total += n
         if total >= 2:
             yield _Found(m.start(), m.end(), total, "persons", False, "count.kin_list", "relatives")
+
+
+def _unit_before(text: str, at: int, r: _Rules) -> str:
+    """The unit of the group counted last before `at` in its sentence ("30 families… four of
+    them" are four families), else persons."""
+    lo = max(0, at - 200)
+    cut = None
+    for cut in _SENTENCE_END.finditer(text, lo, at):
+        pass
+    last = None
+    for last in r.group.finditer(text, cut.end() if cut else lo, at):
+        pass
+    f = _from_group(last, r) if last is not None else None
+    return f.unit if f is not None else "persons"
 
 
 def _from_group(m: re.Match[str], r: _Rules) -> _Found | None:
