@@ -374,7 +374,8 @@ def find_victims(text: str) -> list[Victims]:
         if count is None or count < 1:
             continue
         noun = (m.group("noun") or "").lower()
-        unit = r.unit_of.get(" ".join(noun.replace("-", " ").split())) or _unit_before(text, m.start(), r)
+        anaphor = not noun and m.group(0).lower().endswith(("them", "those", "these"))  # "four of them": of a group told before
+        unit = _unit_before(text, m.start(), r) if anaphor else r.unit_of.get(" ".join(noun.replace("-", " ").split()), "persons")
         f = _Found(m.start(), m.end(), count, unit, bool(m.group("approx")), "count.part_of", noun or "persons")
         if not _background(text, f, r):
             found.append(f)
