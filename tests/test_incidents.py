@@ -134,6 +134,17 @@ def test_incidents_one_person_sentenced_and_a_group_arrested_are_two_incidents(p
     assert second.date is not None and second.date.start == date(2023, 5, 2)
 
 
+def test_incidents_a_part_of_a_moved_group_left_from_where_the_group_did(pipeline):
+    doc = run(pipeline, "In April, 18 families from Hamhung were banished because relatives had fled abroad, an official "
+                        "said. Five of the families were sent to Sangdong village in Kimhwa county.", "2024-06-01")
+    whole, part = [i for i in doc.incidents if i.modality == "asserted"]
+    assert [(p.name, p.role) for p in whole.places] == [("Hamhung", "origin")]
+    origin = part.places[0]
+    assert (origin.name, origin.role) == ("Hamhung", "origin") and origin.why is not None
+    assert origin.why.rule == "story-origin" and whole.id in origin.why.detail
+    assert "destination" in {p.role for p in part.places}
+
+
 def test_incidents_possessive_her_is_not_one_person(pipeline):
     doc = run(pipeline, "Police arrested her brothers in Hyesan last week, a resident said.", "2024-06-01")
     assert all(v.count != 1 for i in doc.incidents for v in i.victims)

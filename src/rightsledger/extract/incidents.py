@@ -264,6 +264,7 @@ def assemble(doc_id: str, text: str, sentences: Sequence[Sentence], triggers: Se
             inc.id = f"{doc_id}-i{len(incidents) + 1}"
             incidents.append(inc)
     _story_places(text, incidents, rules)
+    _story_origins(incidents, rules)
     _story_dates(text, incidents, frames, victims, places, dates)
     for inc in incidents:
         _foreign_perpetrators(text, inc, rules)
@@ -378,6 +379,30 @@ def _story_places(text: str, incidents: list[Incident], rules: AssemblyRules) ->
                 why = Why(COMPONENT, "story-place", f"no place named; the story's {when} incident {incidents[j].id} took place here")
                 inc.places = [replace(p, why=why) for p in named]
                 break
+
+
+def _story_origins(incidents: list[Incident], rules: AssemblyRules) -> None:
+    """A part of a group moved earlier in the story left from where the group did: "22 families
+    were expelled from Pyongyang… Six of the families were sent to Haewol" moves the six from
+    Pyongyang too. Only an incident that names where people were taken but not where from, and
+    whose count is a part of the nearest earlier incident of its kind."""
+    for k, inc in enumerate(incidents):
+        moving = set(inc.types) & rules.moving
+        roles = {p.role for p in inc.places}
+        if inc.modality != "asserted" or not moving or "destination" not in roles or "origin" in roles:
+            continue
+        donor = next((incidents[j] for j in range(k - 1, -1, -1)
+                      if incidents[j].modality == "asserted" and moving & set(incidents[j].types)), None)
+        origins = [p for p in donor.places if p.role == "origin"] if donor is not None else []
+        if origins and _part_of(inc, donor, rules):  # type: ignore[arg-type]
+            why = Why(COMPONENT, "story-origin", f"a part of the group of incident {donor.id}, which was moved from here")  # type: ignore[union-attr]
+            inc.places = [replace(p, why=why) for p in origins] + inc.places
+
+
+def _part_of(inc: Incident, whole: Incident, rules: AssemblyRules) -> bool:
+    """Whether a counted group of `inc` is smaller than one of `whole` in the same unit."""
+    return any(v.count < w.count and rules.unit_class.get(v.unit, v.unit) == rules.unit_class.get(w.unit, w.unit)
+               for v in inc.victims if v.count is not None for w in whole.victims if w.count is not None)
 
 
 def _named_places(inc: Incident) -> list[Place]:
