@@ -32,7 +32,7 @@ from rightsledger.extract.lexicon import WordStartRegex, by_initial, template
 from rightsledger.extract.prechecks import CuedRegex, TailRegex, fragments_by_end
 from rightsledger.extract.sentences import Sentence
 from rightsledger.extract.triggers import ANCHOR_KINDS, Trigger, span_modality
-from rightsledger.model import Actor, Citation, DateValue, Incident, Place, Span, TypeFact, Victims, Why
+from rightsledger.model import Actor, Citation, Incident, Place, Span, TypeFact, Victims, Why
 from rightsledger.resources import data_file, load_toml
 
 COMPONENT = "incidents.v1"
@@ -393,10 +393,10 @@ def _story_origins(incidents: list[Incident], rules: AssemblyRules) -> None:
             continue
         donor = next((incidents[j] for j in range(k - 1, -1, -1)
                       if incidents[j].modality == "asserted" and moving & set(incidents[j].types)), None)
-        origins = [p for p in donor.places if p.role == "origin"] if donor is not None else []
-        if origins and _part_of(inc, donor, rules):  # type: ignore[arg-type]
-            why = Why(COMPONENT, "story-origin", f"a part of the group of incident {donor.id}, which was moved from here")  # type: ignore[union-attr]
-            inc.places = [replace(p, why=why) for p in origins] + inc.places
+        if donor is None or not _part_of(inc, donor, rules):
+            continue
+        why = Why(COMPONENT, "story-origin", f"a part of the group of incident {donor.id}, which was moved from here")
+        inc.places = [replace(p, why=why) for p in donor.places if p.role == "origin"] + inc.places
 
 
 def _part_of(inc: Incident, whole: Incident, rules: AssemblyRules) -> bool:
